@@ -1,0 +1,31 @@
+# Two commands for a newcomer: `make demo` (the whole pipeline on the demo data) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RUN ?= runs/demo
+DATA ?= demo_data
+
+.PHONY: demo test install clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# Demo recipe: folds, two text models, a stack, a submission.
+demo: $(VENV)/.installed
+	$(PY) -m challenge.demo --out $(DATA)
+	rm -rf $(RUN)
+	$(PY) train.py --model tfidf --fold all --data-dir $(DATA) --run-dir $(RUN) --quiet
+	$(PY) train.py --model bilstm --fold all --data-dir $(DATA) --run-dir $(RUN) --quiet
+	$(PY) -m ensemble --method lgbm --models tfidf,bilstm --run-dir $(RUN)
+	$(PY) submit.py --run-dir $(RUN) --source stack-lgbm --out $(RUN)/submissions/stack-lgbm.csv
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q tests
+
+clean:
+	rm -rf $(VENV) runs cache $(DATA)

@@ -1,0 +1,44 @@
+"""Cross-validate a meta-learner on the run's own folds, so that its predictions are out-of-fold too.
+
+For fold k the meta-learner is fitted on the OOF rows of the other folds only, predicts fold k and
+the test set; the test prediction is the mean over folds. Its outputs are stored like a model's, so
+a stack can be submitted, compared or stacked again.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from typing import Callable
+
+import numpy as np
+
+from challenge.errors import DataError
+from folds.store import FoldOutput, RunDir
+
+# fit_predict(x_train, y_train, x_predict_list, n_classes, seed) -> list of probability arrays
+FitPredict = Callable[[np.ndarray, np.ndarray, list, int, int], list]
+
+
+def cross_fit(run: RunDir, name: str, config: dict, x_oof: np.ndarray, x_test: np.ndarray,
+              fit_predict: FitPredict, seed: int = 42) -> dict:
+    classes, folds = run.classes(), run.folds()
+    y = run.train_labels()
+    store = run.model(name)
+    try:
+        store.save_config(config)
+    except DataError:
+        # A stack is cheap to recompute: a new configuration replaces the old one.
+        shutil.rmtree(store.dir)
+        store.save_config(config)
+    fold_of_row = folds.to_numpy()
+    for k in range(int(fold_of_row.max()) + 1):
+        if store.fold_done(k):
+            continue
+        started = time.time()
+        train_rows, val_rows = fold_of_row != k, fold_of_row == k
+        val_probs, test_probs = fit_predict(x_oof[train_rows], y[train_rows], [x_oof[val_rows], x_test],
+                                            len(classes), seed + k)
+        store.save_fold(k, FoldOutput(val_probs, test_probs, info={"seconds": round(time.time() - started, 1)}),
+                        y[val_rows])
+    return store.assemble(folds, y)
+

@@ -1,0 +1,7 @@
+"""The model registry. Importing this package registers every model module listed below."""
+from models.registry import REGISTRY, FoldData, ModelSpec, get_model, register, resolve_hparams
+
+# Each module registers its models on import; add a new module here.
+from models import tfidf, text_rnn  # noqa: E402,F401
+
+__all__ = ["REGISTRY", "FoldData", "ModelSpec", "get_model", "register", "resolve_hparams"]

@@ -1,0 +1,68 @@
+"""Train one fold of a Keras model and return its probabilities and embeddings.
+
+Every Keras model in the registry names its penultimate layer "penultimate"; its output is the
+embedding that the fusion net stacks on.
+"""
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from folds.store import FoldOutput
+from models.metrics import (class_weights, loss_for, optimizer_for, standard_callbacks,
+                            weighted_f1_metric)
+from models.registry import FoldData
+
+EMBEDDING_LAYER = "penultimate"
+
+
+def text_dataset(x: np.ndarray, y: np.ndarray | None, n_classes: int, batch_size: int,
+                 shuffle_seed: int | None = None) -> tf.data.Dataset:
+    """Strings (shape (n, 1), as the TextVectorization input expects) and one-hot labels."""
+    features = np.asarray(x, dtype=object).reshape(-1, 1)
+    if y is None:
+        ds = tf.data.Dataset.from_tensor_slices(features)
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((features, keras.utils.to_categorical(y, n_classes)))
+    if shuffle_seed is not None:
+        ds = ds.shuffle(len(features), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def compile_model(model: keras.Model, hp: dict) -> keras.Model:
+    model.compile(optimizer=optimizer_for(hp["optimizer"], hp["learning_rate"]),
+                  loss=loss_for(hp["loss"]), metrics=[weighted_f1_metric()])
+    return model
+
+
+def embedding_model(model: keras.Model) -> keras.Model:
+    return keras.Model(model.inputs, model.get_layer(EMBEDDING_LAYER).output)
+
+
+def train_keras_fold(build, data: FoldData, hp: dict, make_dataset=text_dataset) -> FoldOutput:
+    """Fit `build(hp, n_classes, x_train)` on the fold with the standard callbacks."""
+    started = time.time()
+    keras.utils.set_random_seed(data.seed)
+    model = compile_model(build(hp, data.n_classes, data.x_train), hp)
+    batch = hp["batch_size"]
+    train_ds = make_dataset(data.x_train, data.y_train, data.n_classes, batch, shuffle_seed=data.seed)
+    val_ds = make_dataset(data.x_val, data.y_val, data.n_classes, batch)
+    history = model.fit(
+        train_ds, validation_data=val_ds, epochs=hp["epochs"],
+        class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
+        callbacks=standard_callbacks(data.fold_dir, hp), verbose=data.verbose,
+    )
+    # EarlyStopping(restore_best_weights=True) has put the best epoch's weights back.
+    val_x = make_dataset(data.x_val, None, data.n_classes, batch)
+    test_x = make_dataset(data.x_test, None, data.n_classes, batch)
+    embed = embedding_model(model)
+    output = FoldOutput(
+        val_probs=model.predict(val_x, verbose=0), test_probs=model.predict(test_x, verbose=0),
+        val_embed=embed.predict(val_x, verbose=0), test_embed=embed.predict(test_x, verbose=0),
+        info={"epochs_run": len(history.epoch), "seconds": round(time.time() - started, 1)},
+    )
+    keras.backend.clear_session()
+    return output

@@ -1,0 +1,87 @@
+"""Word + character n-gram TF-IDF into a linear model (scikit-learn): fast, strong on titles.
+
+Its "embedding" for the fusion net is a TruncatedSVD projection of the TF-IDF matrix.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion
+from sklearn.svm import LinearSVC
+
+from folds.store import FoldOutput
+from models.registry import FoldData, ModelSpec, register
+
+DEFAULTS = {
+    "text_fields": "designation+description",
+    "stopwords": False,
+    "drop_frequent": 0,
+    "word_ngrams": 2,
+    "char_ngrams": 5,
+    "max_features": 300000,
+    "classifier": "svm",  # calibrated LinearSVC; or "logreg"
+    "C": 0.5,
+    "class_weight": "none",
+    "embed_dim": 128,
+}
+
+
+def vectorizer(hp: dict) -> FeatureUnion:
+    words = TfidfVectorizer(ngram_range=(1, hp["word_ngrams"]), sublinear_tf=True, min_df=1,
+                            max_features=hp["max_features"], token_pattern=r"(?u)\b\w+\b")
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, hp["char_ngrams"]), sublinear_tf=True,
+                            min_df=2, max_features=hp["max_features"])
+    return FeatureUnion([("words", words), ("chars", chars)])
+
+
+def classifier(hp: dict, seed: int):
+    weight = None if hp["class_weight"] == "none" else "balanced"
+    if hp["classifier"] == "svm":
+        return CalibratedClassifierCV(LinearSVC(C=hp["C"], class_weight=weight, random_state=seed),
+                                      cv=3, method="sigmoid")
+    if hp["classifier"] == "logreg":
+        return LogisticRegression(C=hp["C"] * 20, class_weight=weight, max_iter=2000)
+    raise ValueError(f"classifier must be 'svm' or 'logreg', not {hp['classifier']!r}")
+
+
+def full_probabilities(model, x, n_classes: int) -> np.ndarray:
+    """predict_proba with a column for every class, also those absent from the training fold."""
+    probs = np.zeros((x.shape[0], n_classes), dtype=np.float32)
+    probs[:, model.classes_] = model.predict_proba(x)
+    return probs
+
+
+def train_tfidf_fold(data: FoldData, hp: dict) -> FoldOutput:
+    started = time.time()
+    features = vectorizer(hp)
+    x_train = features.fit_transform(data.x_train)
+    x_val, x_test = features.transform(data.x_val), features.transform(data.x_test)
+    model = classifier(hp, data.seed).fit(x_train, data.y_train)
+    output = FoldOutput(full_probabilities(model, x_val, data.n_classes),
+                        full_probabilities(model, x_test, data.n_classes))
+    if hp["embed_dim"]:
+        svd = TruncatedSVD(min(hp["embed_dim"], x_train.shape[1] - 1), random_state=data.seed).fit(x_train)
+        output.val_embed, output.test_embed = svd.transform(x_val), svd.transform(x_test)
+    output.info = {"seconds": round(time.time() - started, 1), "features": int(x_train.shape[1])}
+    return output
+
+
+def tfidf_search_space(hp) -> dict:
+    return {
+        "C": hp.Float("C", 0.05, 5.0, sampling="log"),
+        "word_ngrams": hp.Int("word_ngrams", 1, 3),
+        "char_ngrams": hp.Int("char_ngrams", 3, 6),
+        "text_fields": hp.Choice("text_fields", ["designation", "designation+description"]),
+    }
+
+
+register(ModelSpec(
+    name="tfidf", inputs="text", defaults=DEFAULTS, train_fold=train_tfidf_fold,
+    search_space=tfidf_search_space, tags=["sklearn", "text"],
+    description="word 1-2 + char_wb 2-5 TF-IDF, calibrated LinearSVC",
+))

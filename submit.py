@@ -1,0 +1,70 @@
+#!/usr/bin/env python
+"""Write a challenge-format submission from a model's or a stack's test predictions.
+
+    python submit.py --run-dir runs/default --source stack-lgbm --out submissions/stack-lgbm.csv
+
+The CSV has the test product index as its unnamed first column and a prdtypecode column, one row per
+test product; it is checked (every test index once, only codes of the run) before it is written.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from challenge.cli import add_run_dir, friendly_errors
+from challenge.errors import DataError
+from folds.atomic import save_text
+from folds.store import RunDir
+
+
+def make_submission(run: RunDir, source: str) -> pd.DataFrame:
+    store = run.model(source)
+    store.check_compatible()
+    classes, test_index = run.classes(), run.test_index()
+    probs = store.test()
+    if probs.shape != (len(test_index), len(classes)):
+        raise DataError(f"{store.dir / 'test.npy'} has shape {probs.shape}; the run expects "
+                        f"({len(test_index)}, {len(classes)}). Retrain {source} in this run.")
+    if not np.isfinite(probs).all():
+        raise DataError(f"{store.dir / 'test.npy'} holds NaN or infinite values; retrain {source}.")
+    codes = classes.decode(probs.argmax(axis=1))
+    return pd.DataFrame({"prdtypecode": codes}, index=pd.Index(test_index))
+
+
+def check_submission(frame: pd.DataFrame, run: RunDir) -> None:
+    expected = pd.Index(run.test_index())
+    if frame.index.duplicated().any() or not frame.index.sort_values().equals(expected.sort_values()):
+        raise DataError("The submission does not list every test index exactly once; this is a bug, please report it.")
+    unknown = set(frame["prdtypecode"]) - set(run.classes().codes)
+    if unknown:
+        raise DataError(f"The submission predicts codes {sorted(unknown)} that the run never saw.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_dir(parser)
+    parser.add_argument("--source", default="stack-lgbm",
+                        help="a model or stack of the run (default stack-lgbm)")
+    parser.add_argument("--out", help="CSV to write (default RUN_DIR/submissions/<source>.csv)")
+    return parser
+
+
+@friendly_errors
+def main(argv=None) -> Path:
+    args = build_parser().parse_args(argv)
+    run = RunDir(args.run_dir)
+    frame = make_submission(run, args.source)
+    check_submission(frame, run)
+    out = Path(args.out) if args.out else run.root / "submissions" / f"{args.source}.csv"
+    save_text(out, frame.to_csv())
+    counts = frame["prdtypecode"].value_counts()
+    print(f"Wrote {out}: {len(frame)} rows, {counts.size} distinct codes "
+          f"(most frequent {counts.index[0]}: {counts.iloc[0] / len(frame):.0%} of rows).")
+    return out
+
+
+if __name__ == "__main__":
+    main()
