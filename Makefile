@@ -15,14 +15,11 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
-# Demo recipe: folds, two text models, a stack, a submission.
+# The demo recipe (recipes.py): folds, the recipe's models, a stack, a submission.
 demo: $(VENV)/.installed
 	$(PY) -m challenge.demo --out $(DATA)
 	rm -rf $(RUN)
-	$(PY) train.py --model tfidf --fold all --data-dir $(DATA) --run-dir $(RUN) --quiet
-	$(PY) train.py --model bilstm --fold all --data-dir $(DATA) --run-dir $(RUN) --quiet
-	$(PY) -m ensemble --method lgbm --models tfidf,bilstm --run-dir $(RUN)
-	$(PY) submit.py --run-dir $(RUN) --source stack-lgbm --out $(RUN)/submissions/stack-lgbm.csv
+	$(PY) recipes.py --recipe demo --data-dir $(DATA) --run-dir $(RUN) --quiet
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q tests

@@ -1,0 +1,84 @@
+#!/usr/bin/env python
+"""Named recipes: a list of models trained on every fold, a stack over them, a submission.
+
+    python recipes.py --recipe demo --data-dir demo_data --run-dir runs/demo
+    python recipes.py --list
+
+A recipe is plain data (below): each entry trains `model` (stored as `name`) with hyperparameter
+overrides, then `python -m ensemble` stacks the entries named in `stack_models` with `stack`, and
+`submit.py` writes RUN_DIR/submissions/<stack>.csv. Re-running a recipe skips what is finished.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+from challenge.cli import add_data_dir, add_run_dir, friendly_errors
+
+# name -> {"models": [{"name", "model", "set": {...}}], "stack": method, "description": str}
+RECIPES: dict[str, dict] = {
+    "demo": {
+        "description": "the README's first command: TF-IDF + BiLSTM on text, LightGBM stack",
+        "models": [
+            {"name": "tfidf", "model": "tfidf", "set": {}},
+            {"name": "bilstm", "model": "bilstm", "set": {}},
+        ],
+        "stack": "lgbm",
+    },
+}
+
+
+def recipe_steps(recipe: dict) -> list[dict]:
+    return [{"name": m.get("name", m["model"]), "model": m["model"], "set": m.get("set", {})}
+            for m in recipe["models"]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipe", default="demo", help=f"one of {', '.join(RECIPES)} (default demo)")
+    parser.add_argument("--list", action="store_true", help="list the recipes and exit")
+    add_data_dir(parser)
+    add_run_dir(parser)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    return parser
+
+
+@friendly_errors
+def main(argv=None) -> dict:
+    args = build_parser().parse_args(argv)
+    if args.list:
+        for name, recipe in RECIPES.items():
+            models = ", ".join(s["name"] for s in recipe_steps(recipe))
+            print(f"{name:12s} {recipe['description']}  [{models} -> stack-{recipe['stack']}]")
+        return {}
+    from challenge.errors import DataError
+
+    if args.recipe not in RECIPES:
+        raise DataError(f"Unknown recipe {args.recipe!r}; known: {', '.join(RECIPES)} (see --list).")
+    import submit
+    import train
+    from ensemble.__main__ import main as ensemble_main
+
+    recipe = RECIPES[args.recipe]
+    minutes = {}
+    common = ["--data-dir", args.data_dir, "--run-dir", args.run_dir, "--seed", str(args.seed)]
+    for step in recipe_steps(recipe):
+        started = time.time()
+        overrides = [f"--set={k}={v}" for k, v in step["set"].items()]
+        train.main(["--model", step["model"], "--name", step["name"], "--fold", "all", *common, *overrides,
+                    *(["--quiet"] if args.quiet else [])])
+        minutes[step["name"]] = (time.time() - started) / 60
+    started = time.time()
+    stack = f"stack-{recipe['stack']}"
+    ensemble_main(["--method", recipe["stack"], "--run-dir", args.run_dir,
+                   "--models", ",".join(s["name"] for s in recipe_steps(recipe))])
+    minutes[stack] = (time.time() - started) / 60
+    out = submit.main(["--run-dir", args.run_dir, "--source", stack])
+    print("\nminutes per step: " + ", ".join(f"{k} {v:.1f}" for k, v in minutes.items()))
+    print(f"submission: {out}")
+    return minutes
+
+
+if __name__ == "__main__":
+    main()
