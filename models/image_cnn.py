@@ -1,0 +1,116 @@
+"""`cnn_small`: a small CNN trained from scratch at the images' own resolution (capped), with the
+augmentation layers inside the model. A cheap second opinion next to the ImageNet backbones."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers
+
+from challenge.images import augmentation, check_images, image_dataset
+from folds.store import FoldOutput
+from models.keras_fold import EMBEDDING_LAYER, compile_model, embedding_model
+from models.metrics import class_weights, standard_callbacks
+from models.registry import FoldData, ModelSpec, register
+
+DEFAULTS = {
+    "image_size": 0,  # 0: the images' own size (read from the first file), capped at max_image_size
+    "max_image_size": 96,
+    "filters": [32, 64, 128],
+    "dense_units": 256,
+    "dropout": 0.4,
+    "augment": True,
+    "shift": 0.1,
+    "rotation_deg": 10.0,
+    "zoom": 0.1,
+    "tta": True,
+    "bad_images": "error",
+    "optimizer": "adam",
+    "learning_rate": 2e-3,
+    "loss": "crossentropy",
+    "class_weight": "none",
+    "batch_size": 64,
+    "epochs": 30,
+    "patience": 5,
+    "tensorboard": False,
+}
+
+
+def native_size(paths, cap: int) -> int:
+    """Short side of the first readable image, capped."""
+    from PIL import Image
+
+    for p in paths:
+        try:
+            with Image.open(p) as image:
+                return int(min(min(image.size), cap))
+        except OSError:
+            continue
+    return cap
+
+
+def build_cnn_small(hp: dict, n_classes: int, image_size: int, seed: int | None = None) -> keras.Model:
+    images = keras.Input((image_size, image_size, 3), name="image")
+    x = layers.Rescaling(1 / 255.0)(images)
+    if hp["augment"]:
+        x = augmentation(seed, shift=hp["shift"], rotation_deg=hp["rotation_deg"], zoom=hp["zoom"])(x)
+    filters = hp["filters"]
+    filters = [int(f) for f in filters.split(",")] if isinstance(filters, str) else list(filters)
+    for i, width in enumerate(filters):
+        for j in range(2):
+            x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"conv{i}_{j}")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.ReLU()(x)
+        x = layers.MaxPooling2D()(x) if i < len(filters) - 1 else layers.GlobalAveragePooling2D()(x)
+        x = layers.Dropout(0.1 * (i + 1))(x)
+    x = layers.Dense(hp["dense_units"], activation="relu", name=EMBEDDING_LAYER)(x)
+    x = layers.Dropout(hp["dropout"])(x)
+    probs = layers.Dense(n_classes, activation="softmax", name="probs", dtype="float32")(x)
+    return keras.Model(images, probs, name="cnn_small")
+
+
+def train_cnn_fold(data: FoldData, hp: dict) -> FoldOutput:
+    started = time.time()
+    sizes = [len(data.x_train), len(data.x_val), len(data.x_test)]
+    paths, bad = check_images(np.concatenate([data.x_train, data.x_val, data.x_test]), hp["bad_images"],
+                              report_to=Path(data.fold_dir) / "bad_images.txt")
+    train_paths, val_paths, test_paths = np.split(paths, np.cumsum(sizes)[:-1])
+    size = int(hp["image_size"]) or native_size(train_paths, hp["max_image_size"])
+    batch = hp["batch_size"]
+
+    keras.utils.set_random_seed(data.seed)
+    model = compile_model(build_cnn_small(hp, data.n_classes, size, seed=data.seed), hp)
+    train_ds = image_dataset(train_paths, size, batch, labels=data.y_train, n_classes=data.n_classes,
+                             shuffle_seed=data.seed, cache=True)
+    val_ds = image_dataset(val_paths, size, batch, labels=data.y_val, n_classes=data.n_classes, cache=True)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=hp["epochs"],
+                        class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
+                        callbacks=standard_callbacks(data.fold_dir, hp), verbose=data.verbose)
+    embed = embedding_model(model)
+    out = {}
+    for k, p in (("val", val_paths), ("test", test_paths)):
+        views = [image_dataset(p, size, 256, flip=f) for f in ([False, True] if hp["tta"] else [False])]
+        out[f"{k}_probs"] = np.mean([model.predict(v, verbose=0) for v in views], axis=0)
+        out[f"{k}_embed"] = np.mean([embed.predict(v, verbose=0) for v in views], axis=0)
+    info = {"epochs_run": len(history.epoch), "seconds": round(time.time() - started, 1),
+            "blank_images": len(bad), "image_size": size}
+    keras.backend.clear_session()
+    return FoldOutput(out["val_probs"], out["test_probs"], out["val_embed"], out["test_embed"], info=info)
+
+
+def cnn_search_space(hp) -> dict:
+    return {
+        "filters": hp.Choice("filters", ["32,64,128", "32,64", "64,128,256"]),
+        "dense_units": hp.Choice("dense_units", [128, 256, 512]),
+        "dropout": hp.Float("dropout", 0.2, 0.6, step=0.1),
+        "learning_rate": hp.Float("learning_rate", 3e-4, 5e-3, sampling="log"),
+    }
+
+
+register(ModelSpec(
+    name="cnn_small", inputs="image", defaults=DEFAULTS, train_fold=train_cnn_fold,
+    search_space=cnn_search_space, tags=["keras", "image"],
+    description="small CNN from scratch at the images' own resolution, augmentation inside the model",
+))

@@ -1,0 +1,184 @@
+"""Transfer learning on an ImageNet backbone, in two phases, fold by fold.
+
+1. Frozen backbone: its pooled features are extracted once for every train and test image and
+   cached (models.image_features); a head (models.image_head) trains on them in seconds. With
+   `flip_train`, mirrored images' features are extra training rows; with `tta`, predictions are
+   the mean over the image and its mirror.
+2. Optional fine-tuning (`finetune_epochs` > 0): backbone + trained head end to end on the images,
+   with the augmentation layers in front, the last `finetune_layers` backbone layers trainable,
+   BatchNorm kept in inference mode and a lower learning rate.
+
+Registered names: `effnet_lite0` (offline ImageNet weights) and the keras.applications backbones
+`vgg16`, `resnet50`, `xception`, `mobilenet_v2`, `efficientnet_b0` (weights downloaded by Keras on
+first use; `--set weights=none` for random weights).
+"""
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from challenge.images import augmentation, check_images, image_dataset
+from folds.store import FoldOutput
+from models.backbones import get_backbone
+from models.image_features import extract_features
+from models.image_head import build_head, feature_dataset
+from models.keras_fold import EMBEDDING_LAYER, compile_model
+from models.metrics import class_weights, optimizer_for, loss_for, standard_callbacks, weighted_f1_metric
+from models.registry import FoldData, ModelSpec, register
+from models.run_options import distribution_scope, set_precision
+
+DEFAULTS = {
+    "image_size": 224,
+    "weights": "imagenet",
+    "cache_dir": "cache",
+    "bad_images": "error",  # or "blank": replace missing/unreadable images by a blank one, and count them
+    "extract_batch_size": 64,
+    "head_units": [1024, 512],
+    "batch_norm": True,
+    "dropout": 0.3,
+    "input_dropout": 0.1,
+    "flip_train": True,
+    "tta": True,
+    "optimizer": "adam",
+    "learning_rate": 1e-3,
+    "loss": "crossentropy",
+    "class_weight": "none",
+    "batch_size": 128,
+    "epochs": 40,
+    "patience": 6,
+    "finetune_epochs": 0,
+    "finetune_layers": 40,
+    "finetune_learning_rate": 1e-4,
+    "finetune_batch_size": 32,
+    "augment": True,
+    "cache_images": True,  # keep decoded images in memory while fine-tuning
+    "mixed_precision": False,
+    "strategy": "default",  # or "mirrored": every visible GPU (tf.distribute.MirroredStrategy)
+    "tensorboard": False,
+}
+
+
+def _weights(hp: dict) -> str | None:
+    return None if str(hp["weights"]).lower() in ("none", "random", "") else hp["weights"]
+
+
+def _split(paths: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+    return np.split(paths, np.cumsum(sizes)[:-1])
+
+
+def train_transfer_fold(backbone_name: str, data: FoldData, hp: dict) -> FoldOutput:
+    started = time.time()
+    backbone = get_backbone(backbone_name)
+    size, weights = int(hp["image_size"]), _weights(hp)
+    fold_dir = Path(data.fold_dir)
+    sizes = [len(data.x_train), len(data.x_val), len(data.x_test)]
+    paths, bad = check_images(np.concatenate([data.x_train, data.x_val, data.x_test]), hp["bad_images"],
+                              report_to=fold_dir / "bad_images.txt")
+    train_paths, val_paths, test_paths = _split(paths, sizes)
+
+    def features(flip: bool):
+        return extract_features(backbone, size, paths, hp["extract_batch_size"], flip=flip,
+                                cache_dir=hp["cache_dir"], weights=weights, verbose=data.verbose)
+
+    plain = features(False)
+    mirrored = features(True) if hp["flip_train"] or hp["tta"] else None
+    x_train, y_train = plain.rows(train_paths), data.y_train
+    if hp["flip_train"]:
+        x_train, y_train = np.concatenate([x_train, mirrored.rows(train_paths)]), np.concatenate([y_train] * 2)
+
+    set_precision(hp["mixed_precision"])
+    keras.utils.set_random_seed(data.seed)
+    with distribution_scope(hp["strategy"]):
+        head = compile_model(build_head(hp, data.n_classes, x_train.shape[1]), hp)
+    head.fit(feature_dataset(x_train, y_train, data.n_classes, hp["batch_size"], shuffle_seed=data.seed),
+             validation_data=feature_dataset(plain.rows(val_paths), data.y_val, data.n_classes, hp["batch_size"]),
+             epochs=hp["epochs"], class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
+             callbacks=standard_callbacks(fold_dir / "head", hp), verbose=data.verbose)
+    info = {"head_epochs": len(head.history.epoch)}
+
+    if hp["finetune_epochs"] > 0:
+        net, epochs = finetune(backbone, head, data, hp, train_paths, val_paths)
+        info["finetune_epochs"] = epochs
+        # The backbone has changed: its features are no longer the cached ones.
+        rows = {k: _net_features(net, p, size, backbone.preprocess, hp, flip=False)
+                for k, p in (("val", val_paths), ("test", test_paths))}
+        flipped = ({k: _net_features(net, p, size, backbone.preprocess, hp, flip=True)
+                    for k, p in (("val", val_paths), ("test", test_paths))} if hp["tta"] else None)
+    else:
+        rows = {"val": plain.rows(val_paths), "test": plain.rows(test_paths)}
+        flipped = {"val": mirrored.rows(val_paths), "test": mirrored.rows(test_paths)} if hp["tta"] else None
+
+    embed = keras.Model(head.inputs, head.get_layer(EMBEDDING_LAYER).output)
+    out = {}
+    for k in ("val", "test"):
+        views = [rows[k]] + ([flipped[k]] if flipped else [])
+        out[f"{k}_probs"] = np.mean([head.predict(v, batch_size=1024, verbose=0) for v in views], axis=0)
+        out[f"{k}_embed"] = np.mean([embed.predict(v, batch_size=1024, verbose=0) for v in views], axis=0)
+    info.update(seconds=round(time.time() - started, 1), blank_images=len(bad), image_size=size)
+    keras.backend.clear_session()
+    return FoldOutput(out["val_probs"], out["test_probs"], out["val_embed"], out["test_embed"], info=info)
+
+
+def finetune(backbone, head: keras.Model, data: FoldData, hp: dict, train_paths, val_paths):
+    """Phase 2: the last `finetune_layers` backbone layers and the head, end to end on images.
+    Returns the tuned backbone (sharing weights with the model) and the epochs run."""
+    size = int(hp["image_size"])
+    with distribution_scope(hp["strategy"]):
+        net = backbone.build(size, weights=_weights(hp), cache_dir=hp["cache_dir"])
+        net.trainable = True
+        for layer in net.layers[:-hp["finetune_layers"]] if hp["finetune_layers"] else net.layers:
+            layer.trainable = False
+        for layer in net.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.trainable = False
+        images = keras.Input((size, size, 3), name="image")
+        x = augmentation(seed=data.seed)(images) if hp["augment"] else images
+        x = net(x, training=False)  # BatchNorm statistics stay those of ImageNet
+        model = keras.Model(images, head(x), name=f"{backbone.name}_finetuned")
+        model.compile(optimizer=optimizer_for(hp["optimizer"], hp["finetune_learning_rate"]),
+                      loss=loss_for(hp["loss"]), metrics=[weighted_f1_metric()])
+    batch = hp["finetune_batch_size"]
+    train_ds = image_dataset(train_paths, size, batch, labels=data.y_train, n_classes=data.n_classes,
+                             preprocess=backbone.preprocess, shuffle_seed=data.seed, cache=hp["cache_images"])
+    val_ds = image_dataset(val_paths, size, batch, labels=data.y_val, n_classes=data.n_classes,
+                           preprocess=backbone.preprocess, cache=hp["cache_images"])
+    history = model.fit(train_ds, validation_data=val_ds, epochs=hp["finetune_epochs"],
+              class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
+              callbacks=standard_callbacks(Path(data.fold_dir) / "finetune",
+                                           {**hp, "patience": max(2, hp["patience"] // 2)}),
+              verbose=data.verbose)
+    return net, len(history.epoch)
+
+
+def _net_features(net, paths, size, preprocess, hp, flip: bool) -> np.ndarray:
+    ds = image_dataset(paths, size, hp["extract_batch_size"], preprocess=preprocess, flip=flip)
+    return np.concatenate([np.asarray(net(batch, training=False)) for batch in ds])
+
+
+def transfer_search_space(hp) -> dict:
+    return {
+        "dropout": hp.Float("dropout", 0.1, 0.6, step=0.1),
+        "learning_rate": hp.Float("learning_rate", 1e-4, 3e-3, sampling="log"),
+        "head_units": hp.Choice("head_units", ["1024,512", "512,256", "512"]),
+        "batch_size": hp.Choice("batch_size", [64, 128, 256]),
+    }
+
+
+def _register(backbone_name: str, description: str, **overrides) -> None:
+    register(ModelSpec(
+        name=backbone_name, inputs="image", defaults={**DEFAULTS, **overrides},
+        train_fold=functools.partial(train_transfer_fold, backbone_name),
+        search_space=transfer_search_space, description=description, tags=["keras", "image"],
+    ))
+
+
+_register("effnet_lite0", "EfficientNet-Lite0 (ImageNet weights offline) features + [1024, 512] head")
+_register("vgg16", "keras.applications VGG16 (ImageNet download) features + head")
+_register("resnet50", "keras.applications ResNet50 (ImageNet download) features + head")
+_register("xception", "keras.applications Xception (ImageNet download) features + head", image_size=299)
+_register("mobilenet_v2", "keras.applications MobileNetV2 (ImageNet download) features + head")
+_register("efficientnet_b0", "keras.applications EfficientNetB0 (ImageNet download) features + head")

@@ -1,0 +1,71 @@
+"""The tf.data image pipeline and the bad-image check, on tiny generated images."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from challenge import DataError
+from challenge.images import BLANK, augmentation, check_images, decode_ratio, image_dataset
+
+
+def _jpeg(path, size=40, colour=(200, 30, 30), left_half=None):
+    pixels = np.zeros((size, size, 3), np.uint8) + np.array(colour, np.uint8)
+    if left_half is not None:
+        pixels[:, : size // 2] = left_half
+    Image.fromarray(pixels).save(path, quality=95)
+    return str(path)
+
+
+def test_pipeline_gives_batches_of_resized_preprocessed_images(tmp_path):
+    paths = [_jpeg(tmp_path / f"{i}.jpg") for i in range(5)]
+    ds = image_dataset(paths, 16, batch_size=2, labels=[0, 1, 2, 0, 1], n_classes=3,
+                       preprocess=lambda x: x / 255.0)
+    batches = list(ds)
+    assert [b[0].shape[0] for b in batches] == [2, 2, 1]
+    images, onehot = batches[0]
+    assert images.shape == (2, 16, 16, 3) and images.dtype == "float32"
+    assert np.allclose(images[0, 8, 8], np.array([200, 30, 30]) / 255.0, atol=0.03)
+    assert np.array_equal(onehot[1], [0, 1, 0])
+
+
+def test_blank_path_png_and_flip(tmp_path):
+    png_named_jpg = tmp_path / "icon.jpg"
+    Image.fromarray(np.full((20, 20, 3), 7, np.uint8)).save(png_named_jpg, format="PNG")
+    halves = _jpeg(tmp_path / "halves.jpg", left_half=(0, 0, 0), colour=(255, 255, 255))
+    plain = next(iter(image_dataset([BLANK, str(png_named_jpg), halves], 20, batch_size=3))).numpy()
+    assert (plain[0] == 255).all()  # blank image is white
+    assert np.allclose(plain[1], 7)
+    flipped = next(iter(image_dataset([halves], 20, batch_size=1, flip=True))).numpy()
+    assert plain[2][:, 2].mean() < 30 and flipped[0][:, 2].mean() > 225
+
+
+def test_large_jpegs_are_decoded_at_reduced_scale(tmp_path):
+    big = [_jpeg(tmp_path / f"big{i}.jpg", size=500) for i in range(2)]
+    assert decode_ratio(big, 224) == 2 and decode_ratio(big, 100) == 4 and decode_ratio(big, 600) == 1
+    image = next(iter(image_dataset(big, 224, batch_size=2)))
+    assert image.shape == (2, 224, 224, 3)
+
+
+def test_bad_images_are_all_named_in_one_error(tmp_path):
+    good = _jpeg(tmp_path / "good.jpg")
+    truncated = tmp_path / "truncated.jpg"
+    truncated.write_bytes(open(_jpeg(tmp_path / "full.jpg", size=64), "rb").read()[:300])
+    not_image = tmp_path / "text.jpg"
+    not_image.write_text("not an image")
+    paths = [good, str(tmp_path / "missing.jpg"), str(truncated), str(not_image), good]
+    with pytest.raises(DataError) as err:
+        check_images(paths)
+    message = str(err.value)
+    assert "3 image(s)" in message and "bad_images=blank" in message
+    for name in ("missing.jpg: missing", "truncated.jpg: unreadable", "text.jpg: unreadable"):
+        assert name in message
+    assert "good.jpg" not in message
+
+    cleaned, bad = check_images(paths, on_bad="blank")
+    assert len(bad) == 3 and list(cleaned) == [good, BLANK, BLANK, BLANK, good]
+
+
+def test_augmentation_changes_images_only_in_training():
+    images = np.random.default_rng(0).uniform(0, 1, (4, 16, 16, 3)).astype("float32")
+    layer = augmentation(seed=1)
+    assert np.allclose(layer(images, training=False), images)
+    assert not np.allclose(layer(images, training=True), images)
