@@ -15,11 +15,12 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
-# The demo recipe (recipes.py): folds, the recipe's models, a stack, a submission.
+# The demo recipe (recipes.py): folds, the recipe's models, a stack, a submission; then the report.
 demo: $(VENV)/.installed
 	$(PY) -m challenge.demo --out $(DATA)
 	rm -rf $(RUN)
 	$(PY) recipes.py --recipe demo --data-dir $(DATA) --run-dir $(RUN) --quiet
+	$(PY) report.py --run-dir $(RUN)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q tests

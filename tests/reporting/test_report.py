@@ -1,0 +1,200 @@
+"""The report built from run directories: a fake run with designed predictions, and a real one."""
+import re
+import struct
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import report
+from challenge import read_challenge
+from folds import FoldOutput, RunDir
+from reporting import build_report
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(path) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk, after checking the signature."""
+    head = path.read_bytes()[:24]
+    assert head[:8] == PNG_SIGNATURE, f"{path} is not a PNG"
+    assert head[12:16] == b"IHDR"
+    return struct.unpack(">II", head[16:24])
+
+
+def add_model(run, name, probs, folds, y, n_test, histories=False):
+    store = run.model(name)
+    store.save_config({"model": name})
+    rng = np.random.default_rng(1)
+    for k in range(int(folds.max()) + 1):
+        rows = folds.to_numpy() == k
+        test = rng.dirichlet(np.ones(probs.shape[1]), n_test)
+        store.save_fold(k, FoldOutput(probs[rows], test, info={"seconds": 30.0, "epochs_run": 3}), y[rows])
+        if histories:
+            # Epoch 1 logged twice, as after a resumed fold: the last entry must win.
+            pd.DataFrame({"epoch": [0, 1, 1, 2], "loss": [1.5, 9.9, 1.0, 0.8],
+                          "weighted_f1": [0.4, 0.0, 0.6, 0.7], "val_loss": [1.6, 9.9, 1.2, 1.1],
+                          "val_weighted_f1": [0.35, 0.0, 0.55, 0.6]}).to_csv(
+                store.fold_dir(k) / "history.csv", index=False)
+            (store.fold_dir(k) / "tensorboard" / "train").mkdir(parents=True)
+    store.assemble(folds, y)
+
+
+@pytest.fixture(scope="module")
+def fake_run(demo_dir, tmp_path_factory):
+    """A run over the demo fixture (6 classes: 10, 40, 50, 60, 1140, 1160) with two models:
+    'careful' is right except that 40% of class 40 goes to 50, and it is sure of its mistake on a
+    product whose title holds HTML; 'lazy' predicts the majority class for 90% of rows."""
+    root = tmp_path_factory.mktemp("fake")
+    data_dir = root / "data"
+    import shutil
+
+    shutil.copytree(demo_dir, data_dir)
+    x_train = pd.read_csv(data_dir / "X_train_update.csv", index_col=0)
+    x_train.iloc[0, x_train.columns.get_loc("designation")] = "Piscine <script>alert(1)</script> & spa"
+    x_train.to_csv(data_dir / "X_train_update.csv")
+    data = read_challenge(data_dir)
+    run = RunDir(root / "run")
+    classes, folds = run.prepare(data, n_folds=3)
+    y = classes.encode(data.labels)
+    n = len(classes)
+    rng = np.random.default_rng(0)
+
+    careful = np.eye(n)[y] * 0.7 + 0.3 / n
+    of_40 = np.flatnonzero(y == classes.codes.index(40))
+    moved = of_40[: int(round(0.4 * len(of_40)))]
+    careful[moved] = np.eye(n)[classes.codes.index(50)] * 0.6 + 0.4 / n
+    careful[0] = np.eye(n)[(y[0] + 1) % n] * 0.99 + 0.01 / n  # the most confident mistake
+    add_model(run, "careful", careful, folds, y, len(data.test), histories=True)
+
+    majority = np.bincount(y).argmax()
+    lazy = rng.dirichlet(np.ones(n), len(y)) * 0.2
+    lazy[rng.random(len(y)) < 0.9, majority] += 1.0
+    add_model(run, "lazy", lazy, folds, y, len(data.test))
+
+    index = build_report(run.root)
+    return {"run": run, "index": index, "html": index.read_text(), "moved": len(moved),
+            "class_40_rows": len(of_40), "majority": classes.codes[majority]}
+
+
+def test_report_has_the_leaderboard_and_every_model(fake_run):
+    html = fake_run["html"]
+    assert fake_run["index"] == fake_run["run"].root / "report" / "index.html"
+    assert html.count("<table>") == 3  # leaderboard + one classification report per model
+    leaderboard = html.split('id="leaderboard"')[1].split("</table>")[0]
+    # Best model first, with its OOF score, fold spread and training minutes (3 folds x 30 s).
+    assert leaderboard.index("careful") < leaderboard.index("lazy")
+    metrics = fake_run["run"].model("careful").metrics()
+    assert f"{metrics['oof']['weighted_f1']:.4f}" in leaderboard
+    assert "(3)</td>" in leaderboard and "<td>1.5</td>" in leaderboard
+
+
+def test_classification_report_names_every_class_with_counts(fake_run):
+    run, html = fake_run["run"], fake_run["html"]
+    section = html.split('id="model-careful"')[1].split("</section>")[0]
+    table = section.split("<table>")[1].split("</table>")[0]
+    for code in run.classes().codes:
+        assert f"<td>{code}</td>" in table
+    # The demo's codes are challenge codes, so the shipped names are used.
+    assert "livres d&#39;occasion" in table and "consoles" in table
+    y = run.train_labels()
+    counts = np.bincount(y)
+    rows = re.findall(r"<tr><td>(\d+)</td>.*?</tr>", table, flags=re.S)
+    assert [int(c) for c in rows] == run.classes().codes
+    assert f"<td>{counts[1]}</td>" in table
+
+
+def test_notable_confusion_and_majority_warning(fake_run):
+    html = fake_run["html"]
+    careful = html.split('id="model-careful"')[1].split("</section>")[0]
+    share = fake_run["moved"] / fake_run["class_40_rows"]
+    assert (f"class 40 (jeux vidéo import / imported video games) taken for 50 (accessoires jeux vidéo "
+            f"/ gaming accessories) in {share:.0%} of cases "
+            f"({fake_run['moved']} of {fake_run['class_40_rows']})") in careful
+    assert "Warning:" not in careful
+    lazy = html.split('id="model-lazy"')[1].split("</section>")[0]
+    assert "Warning:</b> lazy predicts the majority class " + str(fake_run["majority"]) in lazy
+
+
+def test_figures_are_valid_pngs_and_embedded(fake_run):
+    figure_dir = fake_run["run"].root / "report" / "figures"
+    names = sorted(p.name for p in figure_dir.glob("*.png"))
+    assert names == ["careful_confusion.png", "careful_f1_per_class.png", "careful_training_curves.png",
+                     "lazy_confusion.png", "lazy_f1_per_class.png", "leaderboard.png"]
+    for path in figure_dir.glob("*.png"):
+        width, height = png_size(path)
+        assert width >= 300 and height >= 150, (path, width, height)
+    # Self-contained: every image is a data: URI, nothing is loaded from disk or network.
+    sources = re.findall(r'src="([^"]*)"', fake_run["html"])
+    assert len(sources) >= 6 and all(s.startswith("data:image/") for s in sources)
+    assert not re.search(r'<(link|script)\b', fake_run["html"])
+
+
+def test_training_curves_and_tensorboard_are_pointed_to(fake_run):
+    html = fake_run["html"]
+    careful = html.split('id="model-careful"')[1].split("</section>")[0]
+    lazy = html.split('id="model-lazy"')[1].split("</section>")[0]
+    assert "careful: training curves" in careful
+    assert f"tensorboard --logdir {fake_run['run'].root}/careful" in careful
+    assert "No <code>history.csv</code>" in lazy and "tensorboard --logdir" not in lazy
+
+
+def test_error_gallery_shows_the_surest_mistake_escaped_with_its_image(fake_run):
+    careful = fake_run["html"].split('id="model-careful"')[1].split("</section>")[0]
+    gallery = careful.split('class="gallery"')[1]
+    first_card = gallery.split('class="card"')[1]
+    assert "Piscine &lt;script&gt;alert(1)&lt;/script&gt; &amp; spa" in first_card
+    assert "(p=0.99)" in first_card
+    assert 'src="data:image/jpeg;base64,' in first_card
+    assert "<script>" not in fake_run["html"]
+    assert gallery.count('class="card"') == 12
+
+
+def test_report_without_the_data_folder_still_builds(fake_run, tmp_path):
+    import json
+
+    run = fake_run["run"]
+    info = json.loads((run.root / "run.json").read_text())
+    moved = RunDir(tmp_path / "copy")
+    import shutil
+
+    shutil.copytree(run.root, moved.root, ignore=shutil.ignore_patterns("report"))
+    (moved.root / "run.json").write_text(json.dumps({**info, "data_dir": str(tmp_path / "gone")}))
+    html = build_report(moved.root, models=["lazy"], gallery_size=3).read_text()
+    assert "is not on this machine" in html and html.count('class="card"') == 3
+    assert 'id="model-careful"' not in html
+
+
+def test_cli_refuses_unknown_models_and_bad_thresholds(fake_run, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        report.main(["--run-dir", str(fake_run["run"].root), "--models", "careful,bert"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "bert" in err and "Finished here: careful, lazy" in err
+    with pytest.raises(SystemExit):
+        report.main(["--run-dir", str(fake_run["run"].root), "--threshold", "24"])
+    assert "between 0 and 1" in capsys.readouterr().err
+
+
+def test_cli_on_a_run_with_nothing_finished(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        report.main(["--run-dir", str(tmp_path / "empty")])
+    assert "not a run directory" in capsys.readouterr().err
+
+
+def test_report_on_a_trained_demo_run_with_custom_names(demo_dir, tmp_path):
+    """End to end: train.py trains the TF-IDF model on the demo fixture, report.py reports it."""
+    import train
+
+    run_dir = tmp_path / "run"
+    train.main(["--model", "tfidf", "--fold", "all", "--data-dir", str(demo_dir), "--run-dir", str(run_dir),
+                "--quiet"])
+    names = tmp_path / "names.csv"
+    names.write_text("prdtypecode,name\n10,Bücher gebraucht\n40,Importspiele\n")
+    index = report.main(["--run-dir", str(run_dir), "--names", str(names), "--out", str(tmp_path / "out")])
+    html = index.read_text()
+    assert index == tmp_path / "out" / "index.html"
+    assert "Bücher gebraucht" in html and f"from {names}" in html
+    assert html.count('class="card"') > 0 and "tfidf" in html
+    for png in (tmp_path / "out" / "figures").glob("*.png"):
+        assert png_size(png)[0] > 300
