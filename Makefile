@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 RUN ?= runs/demo
 DATA ?= demo_data
 
-.PHONY: demo test install clean
+.PHONY: demo test install check clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(VENV)/.installed
 	rm -rf $(RUN)
 	$(PY) recipes.py --recipe demo --data-dir $(DATA) --run-dir $(RUN) --quiet
 	$(PY) report.py --run-dir $(RUN)
+
+# Validate a data folder before training: make check DATA=/path/to/challenge
+check: $(VENV)/.installed
+	$(PY) -m challenge.check --data-dir $(DATA)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q tests

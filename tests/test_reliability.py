@@ -1,0 +1,139 @@
+"""Killed runs, concurrent fold jobs, changed label sets and reproducibility (issue 8)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import submit
+import train
+from challenge.check import main as check_main
+from challenge.demo import make_demo
+from folds import RunDir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def test_a_new_label_set_is_refused_in_an_existing_run(data_copy, tmp_path, capsys):
+    common = ["--data-dir", str(data_copy), "--run-dir", str(tmp_path / "run"), "--quiet"]
+    train.main(["--model", "tfidf", "--fold", "0", *common])
+    labels_path = data_copy / "Y_train_CVw08PX.csv"
+    labels = pd.read_csv(labels_path, index_col=0)
+    labels.loc[labels.index[:10], "prdtypecode"] = 99999
+    labels.to_csv(labels_path)
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(["--model", "tfidf", "--fold", "1", *common])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "label set differs from the run's classes.json" in err and "new codes [99999]" in err
+
+
+def test_a_model_copied_from_another_run_cannot_be_submitted(demo_dir, tmp_path, capsys):
+    for name, seed in (("a", 1), ("b", 2)):
+        train.main(["--model", "tfidf", "--data-dir", str(demo_dir), "--run-dir", str(tmp_path / name),
+                    "--seed", str(seed), "--n-folds", "3", "--quiet"])
+    shutil.copytree(tmp_path / "a" / "tfidf", tmp_path / "b" / "tfidf_from_a")
+    with pytest.raises(SystemExit):
+        submit.main(["--run-dir", str(tmp_path / "b"), "--source", "tfidf_from_a"])
+    assert "trained on other folds" in capsys.readouterr().err
+
+
+def test_same_seed_same_folds_and_same_tfidf_oof(demo_dir, tmp_path):
+    for name in ("one", "two"):
+        train.main(["--model", "tfidf", "--data-dir", str(demo_dir), "--run-dir", str(tmp_path / name),
+                    "--n-folds", "3", "--quiet"])
+    one, two = RunDir(tmp_path / "one"), RunDir(tmp_path / "two")
+    assert (one.root / "folds.csv").read_bytes() == (two.root / "folds.csv").read_bytes()
+    assert np.array_equal(one.model("tfidf").oof(), two.model("tfidf").oof())
+
+
+def test_same_seed_same_neural_oof_on_cpu(demo_dir, tmp_path):
+    args = ["--model", "conv1d", "--data-dir", str(demo_dir), "--n-folds", "2", "--epochs", "2",
+            "--set", "units=16", "--set", "tensorboard=false", "--quiet"]
+    for name in ("one", "two"):
+        train.main([*args, "--run-dir", str(tmp_path / name)])
+    one = RunDir(tmp_path / "one").model("conv1d").oof()
+    two = RunDir(tmp_path / "two").model("conv1d").oof()
+    np.testing.assert_allclose(one, two, atol=1e-5)
+
+
+def test_concurrent_fold_jobs_share_one_run_directory(demo_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    jobs = [run_cli("train.py", "--model", "tfidf", "--fold", str(k), "--n-folds", "2", "--data-dir",
+                    str(demo_dir), "--run-dir", str(run_dir), "--quiet") for k in (0, 1)]
+    outputs = [job.communicate(timeout=300)[0] for job in jobs]
+    assert [job.returncode for job in jobs] == [0, 0], outputs
+    run = RunDir(run_dir)
+    assert len(run.folds()) == 300 and sorted(run.folds().unique()) == [0, 1]
+    oof = run.model("tfidf").oof()
+    assert oof.shape == (300, 6) and np.allclose(oof.sum(1), 1, atol=1e-4)
+    assert not list(run_dir.rglob("*.tmp"))
+
+
+def _history_epochs(path: Path) -> list[int]:
+    if not path.is_file():
+        return []
+    lines = path.read_text().strip().splitlines()[1:]
+    return [int(line.split(",")[0]) for line in lines if line]
+
+
+def test_a_killed_fold_resumes_from_its_last_epoch(tmp_path):
+    """kill -9 in the middle of fold 1; the same command then skips fold 0, resumes fold 1 from its
+    backup and finishes with a complete oof.npy."""
+    data_dir = make_demo(tmp_path / "data", n_train=1200, n_test=100, n_classes=6, image_size=16, seed=3)
+    run_dir = tmp_path / "run"
+    command = ["train.py", "--model", "bilstm", "--n-folds", "2", "--epochs", "8", "--set", "patience=8",
+               "--set", "tensorboard=false", "--batch-size", "16", "--data-dir", str(data_dir),
+               "--run-dir", str(run_dir)]
+    history = run_dir / "bilstm" / "fold1" / "history.csv"
+    job = run_cli(*command, start_new_session=True)
+    deadline = time.time() + 300
+    while len(_history_epochs(history)) < 2 and job.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+    epochs_before = _history_epochs(history)
+    assert len(epochs_before) >= 2, "fold 1 should have been killed after its second epoch"
+    assert (run_dir / "bilstm" / "fold0" / "done.json").is_file()
+    assert not (run_dir / "bilstm" / "fold1" / "done.json").is_file()
+    assert not (run_dir / "bilstm" / "oof.npy").exists()
+    fold0_done = (run_dir / "bilstm" / "fold0" / "done.json").stat().st_mtime_ns
+
+    resumed = run_cli(*command)
+    out = resumed.communicate(timeout=300)[0]
+    assert resumed.returncode == 0, out
+    assert "fold 0: finished earlier" in out
+    assert (run_dir / "bilstm" / "fold0" / "done.json").stat().st_mtime_ns == fold0_done
+    epochs_after = _history_epochs(history)
+    # The resumed run did not start again at epoch 0: it continued after the last backed-up epoch.
+    new_epochs = epochs_after[len(epochs_before):]
+    assert new_epochs and new_epochs[0] >= 1 and new_epochs[0] <= epochs_before[-1] + 1
+    oof = RunDir(run_dir).model("bilstm").oof()
+    assert oof.shape == (1200, 6) and np.allclose(oof.sum(1), 1, atol=1e-3)
+
+
+def test_check_command_summarises_a_folder(demo_dir, data_copy, capsys):
+    summary = check_main(["--data-dir", str(demo_dir)])
+    assert summary["train_rows"] == 300 and sum(summary["classes"].values()) == 300
+    assert "OK: the folder is ready" in capsys.readouterr().out
+    missing = next((data_copy / "images" / "image_test").iterdir())
+    missing.unlink()
+    with pytest.raises(SystemExit):
+        check_main(["--data-dir", str(data_copy)])
+    err = capsys.readouterr().err
+    assert "1 image files are missing" in err and missing.name in err
