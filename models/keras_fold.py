@@ -51,7 +51,7 @@ def train_keras_fold(build, data: FoldData, hp: dict, make_dataset=text_dataset)
     train_ds = make_dataset(data.x_train, data.y_train, data.n_classes, batch, shuffle_seed=data.seed)
     val_ds = make_dataset(data.x_val, data.y_val, data.n_classes, batch)
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=hp["epochs"],
+        train_ds, validation_data=val_ds, epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
         class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
         callbacks=standard_callbacks(data.fold_dir, hp), verbose=data.verbose,
     )
