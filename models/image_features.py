@@ -68,7 +68,7 @@ def _extract_to(target: Path, backbone, image_size, paths, batch_size, flip, cac
     with tqdm(total=len(paths), desc=f"{backbone.name} features {image_size}px{' flipped' if flip else ''}",
               unit="img", disable=verbose == 0) as bar:
         for batch in ds:
-            features = np.asarray(model(batch, training=False))
+            features = model.predict_on_batch(batch)
             out[row:row + len(features)] = features
             row += len(features)
             bar.update(len(features))
