@@ -73,10 +73,11 @@ def majority_warning(y_true: np.ndarray, y_pred: np.ndarray, codes: list[int],
     if predicted_share <= 0.5 or predicted_share <= true_share:
         return None
     never = int(np.sum(np.bincount(y_pred, minlength=len(codes)) == 0))
+    unpredicted = f"; {never} of {len(codes)} classes are never predicted" if never else ""
     return (f"predicts the majority class {code_label(codes[majority], names)} for "
-            f"{predicted_share:.0%} of rows, though only {true_share:.0%} belong to it; "
-            f"{never} of {len(codes)} classes are never predicted. It has learned little beyond "
-            f"the class frequencies: check its inputs, learning rate and class weights.")
+            f"{predicted_share:.0%} of rows, though only {true_share:.0%} belong to it{unpredicted}. "
+            f"It has learned little beyond the class frequencies: check its inputs, learning rate and "
+            f"class weights.")
 
 
 def confident_mistakes(oof: np.ndarray, y_true: np.ndarray, limit: int) -> pd.DataFrame:

@@ -41,6 +41,8 @@ def test_majority_warning_only_when_most_rows_go_to_the_majority_class():
     warning = majority_warning(y_true, lazy, CODES, NAMES)
     assert "2583 (piscine)" in warning and "90% of rows" in warning and "40%" in warning
     assert "1 of 3 classes are never predicted" in warning
+    lazy_but_all_classes = np.array([2] * 90 + [0] * 5 + [1] * 5)
+    assert "never predicted" not in majority_warning(y_true, lazy_but_all_classes, CODES, NAMES)
     assert majority_warning(y_true, y_true, CODES, NAMES) is None
     # A class that really holds 80% of the rows may be predicted for 80% of them.
     skewed = np.array([2] * 80 + [0] * 20)
