@@ -17,7 +17,7 @@ TAG = re.compile(r"<[^>]+>")
 # Anything that is not a letter (accents included) or a digit becomes a space.
 NOT_WORD = re.compile(r"[^\w]+|_")
 SPACES = re.compile(r"\s+")
-TEXT_FIELDS = ("designation", "designation+description")
+TEXT_FIELDS = ("designation", "designation+description", "description")
 
 
 @lru_cache(maxsize=1)
@@ -46,7 +46,7 @@ def frequent_words(texts, top_n: int) -> frozenset[str]:
 def product_text(frame: pd.DataFrame, fields: str = "designation") -> pd.Series:
     """The raw text a model reads: the title, or the title followed by the description.
 
-    A row with an empty title falls back to its description whatever `fields` says.
+    A row with an empty title falls back to its description when `fields` reads the title.
     """
     if fields not in TEXT_FIELDS:
         raise ValueError(f"text_fields must be one of {TEXT_FIELDS}, not {fields!r}")
@@ -54,6 +54,8 @@ def product_text(frame: pd.DataFrame, fields: str = "designation") -> pd.Series:
     description = frame["description"].fillna("").astype(str)
     if fields == "designation+description":
         return (title + " . " + description).str.strip(" .")
+    if fields == "description":
+        return description
     return title.where(title.str.strip() != "", description)
 
 

@@ -23,10 +23,13 @@ class ModelInputs:
 def model_inputs(spec: ModelSpec, hp: dict, data: ChallengeData) -> ModelInputs:
     """What the model reads: cleaned text for text models, image paths for image models."""
     if spec.inputs == "text":
-        train, (test,) = clean_corpus(product_text(data.train, hp["text_fields"]),
-                                      [product_text(data.test, hp["text_fields"])],
-                                      use_stopwords=hp["stopwords"], drop_frequent=hp["drop_frequent"])
-        return ModelInputs(train.to_numpy(dtype=object), test.to_numpy(dtype=object))
+        # "designation|description": two inputs, one column each (see models/text_inputs.py)
+        columns = [clean_corpus(product_text(data.train, fields), [product_text(data.test, fields)],
+                                use_stopwords=hp["stopwords"], drop_frequent=hp["drop_frequent"])
+                   for fields in hp["text_fields"].split("|")]
+        train = np.stack([c[0].to_numpy(dtype=object) for c in columns], axis=1)
+        test = np.stack([c[1][0].to_numpy(dtype=object) for c in columns], axis=1)
+        return ModelInputs(train[:, 0], test[:, 0]) if len(columns) == 1 else ModelInputs(train, test)
     if spec.inputs == "image":
         return ModelInputs(data.train["image_path"].to_numpy(dtype=object),
                            data.test["image_path"].to_numpy(dtype=object))

