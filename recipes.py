@@ -25,6 +25,17 @@ RECIPES: dict[str, dict] = {
         ],
         "stack": "lgbm",
     },
+    "text": {
+        "description": "the recommended text recipe: per-field TF-IDF SVM, word+char CNN, BiGRU with "
+                       "attention, small Transformer; LightGBM stack (docs/benchmarks.md)",
+        "models": [
+            {"name": "tfidf", "model": "tfidf", "set": {}},
+            {"name": "text_cnn", "model": "text_cnn", "set": {}},
+            {"name": "gru_att", "model": "gru", "set": {"attention": True, "stopwords": False}},
+            {"name": "text_transformer", "model": "text_transformer", "set": {}},
+        ],
+        "stack": "lgbm",
+    },
 }
 
 

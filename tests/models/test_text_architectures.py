@@ -94,3 +94,13 @@ def test_tfidf_two_columns_beat_title_only_when_the_class_is_in_the_description(
     assert (out.val_probs.argmax(1) == y_val).mean() > 0.9
     np.testing.assert_allclose(out.val_probs.sum(1), 1.0, atol=1e-4)  # calibrated probabilities
     assert out.val_embed.shape == (60, 8) and out.info["features"] > 0
+
+
+def test_the_text_recipe_names_registered_models_with_valid_settings():
+    from recipes import RECIPES, recipe_steps
+
+    steps = recipe_steps(RECIPES["text"])
+    assert {"tfidf", "text_cnn", "text_transformer"} <= {s["model"] for s in steps}
+    for step in steps:
+        spec = get_model(step["model"])
+        resolve_hparams(spec, {k: str(v) for k, v in step["set"].items()})  # as --set passes them
