@@ -1,69 +1,152 @@
-"""Stack or blend the models of a run, cross-validated on the run's own folds.
+"""Stack, blend or fuse the models of a run, cross-validated on the run's own folds; compare them;
+find likely mislabelled training rows.
 
     python -m ensemble --method lgbm --models tfidf,bilstm --run-dir runs/default
-    python -m ensemble --method blend --models tfidf,bilstm
+    python -m ensemble --method blend --objective f1 --models tfidf,bilstm
+    python -m ensemble --method fusion --models tfidf,effnet_lite0 --set units=128
+    python -m ensemble --method logreg --bias          # + per-class bias tuned for weighted F1
+    python -m ensemble --method compare                # every model and stack, best first
+    python -m ensemble --method noise --models stack-lgbm --out noise.csv
 
-Writes RUN_DIR/stack-<method>/ with oof.npy, test.npy and metrics.json, like a model, so it can be
-submitted (submit.py --source stack-lgbm) or compared.
+lgbm, logreg, blend and fusion write RUN_DIR/stack-<method>/ with oof.npy, test.npy and
+metrics.json, like a model, so a stack can be submitted (submit.py --source stack-lgbm), compared or
+stacked again. noise writes a CSV that `train.py --exclude` reads.
 """
 from __future__ import annotations
 
 import argparse
-import functools
 
 from challenge.cli import add_run_dir, friendly_errors
 
-METHODS = ("lgbm", "logreg", "blend")
+STACKS = ("lgbm", "logreg", "blend", "fusion")
+METHODS = STACKS + ("compare", "noise")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ensemble", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--method", default="lgbm", choices=METHODS, help="meta-learner (default lgbm)")
-    parser.add_argument("--models", help="comma-separated models of the run (default: every assembled "
-                                         "model that is not a stack)")
+    parser.add_argument("--method", default="lgbm", choices=METHODS,
+                        help="lgbm/logreg: meta-learner on OOF probabilities; blend: calibrated weighted "
+                             "average; fusion: Keras net on the models' embeddings; compare: table of the "
+                             "run; noise: likely mislabelled rows (default lgbm)")
+    parser.add_argument("--models", help="comma-separated models (or stacks) of the run (default: every "
+                                         "assembled model that is not a stack; for noise: the best one)")
     add_run_dir(parser)
     parser.add_argument("--name", help="output folder name (default stack-<method>)")
     parser.add_argument("--extra-features", action="store_true",
-                        help="add each model's max probability and entropy as meta-features")
+                        help="lgbm/logreg: add each model's max probability and entropy as meta-features")
+    parser.add_argument("--objective", default="logloss", choices=("logloss", "f1"),
+                        help="blend: choose weights for OOF log-loss or weighted F1 (default logloss)")
+    parser.add_argument("--no-calibrate", action="store_true",
+                        help="blend: skip the per-model temperature calibration")
+    parser.add_argument("--bias", action="store_true",
+                        help="add per-class biases tuned for weighted F1 (inside each cross-fit fold, "
+                             "on an inner cross-validation) to the stack's probabilities")
+    parser.add_argument("--test-embed", default="fold", choices=("fold", "mean"),
+                        help="fusion: test rows through the fold-k models' embeddings (default) or the "
+                             "mean of every fold's test embeddings")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="fusion hyperparameter, e.g. --set units=128 (repeatable); see ensemble/fusion.py")
+    parser.add_argument("--out", help="noise: CSV to write (default RUN_DIR/noise.csv)")
     parser.add_argument("--seed", type=int, default=42)
     return parser
 
 
 @friendly_errors
-def main(argv=None) -> dict:
+def main(argv=None):
     args = build_parser().parse_args(argv)
+    from ensemble.compare import comparison_table, print_table
+    from folds.store import RunDir
+
+    run = RunDir(args.run_dir)
+    if args.method == "compare":
+        table = comparison_table(run)
+        print_table(table)
+        return table
+    if args.method == "noise":
+        return run_noise(run, args)
+    names = args.models.split(",") if args.models else [
+        m for m in run.finished_models() if not m.startswith("stack-")]
+    metrics = run_stack(run, args, names)
+    print_table(comparison_table(run, names + [args.name or f"stack-{args.method}"]))
+    return metrics
+
+
+def run_stack(run, args, names: list[str]) -> dict:
+    from ensemble.bias import with_bias_tuning
     from ensemble.blend import blend_fit_predict_factory
     from ensemble.cross_fit import cross_fit
     from ensemble.inputs import load_stack_inputs, probability_features
     from ensemble.meta_learners import lgbm_fit_predict, logreg_fit_predict
-    from folds.store import RunDir
 
-    run = RunDir(args.run_dir)
-    names = args.models.split(",") if args.models else [
-        m for m in run.finished_models() if not m.startswith("stack-")]
     inputs = load_stack_inputs(run, names)
-    extras = args.extra_features and args.method != "blend"
-    x_oof = probability_features(inputs.oof, extras)
-    x_test = probability_features(inputs.test, extras)
-    fit_predict = {
-        "lgbm": lgbm_fit_predict,
-        "logreg": logreg_fit_predict,
-        "blend": blend_fit_predict_factory(len(names)),
-    }[args.method]
-    name = args.name or f"stack-{args.method}"
-    config = {"method": args.method, "models": names, "extra_features": extras, "seed": args.seed}
-    metrics = cross_fit(run, name, config, x_oof, x_test, fit_predict, seed=args.seed)
-    print_comparison(run, names + [name])
-    return metrics
+    config = {"method": args.method, "models": names, "seed": args.seed, "bias": args.bias}
+    if args.method == "fusion":
+        x_oof, x_test, fit_predict, settings = fusion_inputs(run, args, names, inputs)
+        config.update(settings)
+    else:
+        extras = args.extra_features and args.method != "blend"
+        x_oof = probability_features(inputs.oof, extras)
+        x_test = probability_features(inputs.test, extras)
+        if args.method == "blend":
+            fit_predict = blend_fit_predict_factory(len(names), args.objective, not args.no_calibrate)
+            config.update(objective=args.objective, calibrate=not args.no_calibrate)
+        else:
+            fit_predict = {"lgbm": lgbm_fit_predict, "logreg": logreg_fit_predict}[args.method]
+            config.update(extra_features=extras)
+    if args.bias:
+        fit_predict = with_bias_tuning(fit_predict)
+    return cross_fit(run, args.name or f"stack-{args.method}", config, x_oof, x_test, fit_predict,
+                     seed=args.seed)
 
 
-def print_comparison(run, names) -> None:
-    import pandas as pd
+def fusion_inputs(run, args, names, inputs):
+    """Embedding blocks (OOF for training rows, per-fold test), plus probability blocks if asked."""
+    import numpy as np
 
-    rows = [{"model": n, **run.model(n).metrics()["oof"]} for n in names]
-    table = pd.DataFrame(rows).sort_values("weighted_f1", ascending=False)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    from ensemble.fusion import DEFAULTS, fusion_fit_predict_factory, load_embeddings
+    from models.registry import ModelSpec, resolve_hparams
+
+    overrides = dict(pair.split("=", 1) for pair in args.set if "=" in pair)
+    hp = resolve_hparams(ModelSpec("fusion", "embeddings", DEFAULTS, train_fold=None), overrides)
+    x_oof, x_test, widths, residuals = load_embeddings(run, names, args.test_embed, hp["align"])
+    if hp["probabilities"]:
+        n_folds = len(x_test)
+        for name, oof in zip(names, inputs.oof):
+            store = run.model(name)
+            tests = ([store.load_fold(k, "test_probs") for k in range(n_folds)]
+                     if args.test_embed == "fold" else [store.test()] * n_folds)
+            x_oof = np.hstack([x_oof, oof])
+            x_test = [np.hstack([t, p]) for t, p in zip(x_test, tests)]
+            widths.append(oof.shape[1])
+    settings = {"hparams": hp, "test_embed": args.test_embed, "widths": widths,
+                "alignment_residual": {k: round(v, 4) for k, v in residuals.items()}}
+    return x_oof, x_test, fusion_fit_predict_factory(widths, hp), settings
+
+
+def run_noise(run, args):
+    import numpy as np
+
+    from ensemble.compare import comparison_table
+    from ensemble.inputs import load_stack_inputs
+    from ensemble.noise import label_issue_report
+    from pathlib import Path
+
+    from folds.atomic import save_text
+
+    names = args.models.split(",") if args.models else [comparison_table(run)["name"].iloc[0]]
+    inputs = load_stack_inputs(run, names)
+    probs = np.mean(inputs.oof, axis=0)
+    report = label_issue_report(probs, run.train_labels(), run.train_index(), run.classes())
+    out = args.out or str(run.root / "noise.csv")
+    save_text(Path(out), report.to_csv(index=False))
+    share = len(report) / len(probs)
+    print(f"{len(report)} of {len(probs)} training rows ({share:.1%}) look mislabelled by "
+          f"{'+'.join(names)}'s OOF probabilities -> {out}")
+    print(report.head(10).to_string(index=False))
+    print(f"Retrain without them: python train.py --model M --name M-clean --exclude {out} "
+          f"--run-dir {run.root}")
+    return report
 
 
 if __name__ == "__main__":

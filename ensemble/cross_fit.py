@@ -8,19 +8,34 @@ from __future__ import annotations
 
 import shutil
 import time
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 from challenge.errors import DataError
 from folds.store import FoldOutput, RunDir
 
-# fit_predict(x_train, y_train, x_predict_list, n_classes, seed) -> list of probability arrays
-FitPredict = Callable[[np.ndarray, np.ndarray, list, int, int], list]
+
+class FitResult(NamedTuple):
+    """What a fit_predict may return instead of a bare list: the predictions plus what it learned
+    (blend weights, temperatures, biases...), stored in the fold's done.json."""
+
+    predictions: list
+    info: dict
 
 
-def cross_fit(run: RunDir, name: str, config: dict, x_oof: np.ndarray, x_test: np.ndarray,
+# fit_predict(x_train, y_train, x_predict_list, n_classes, seed) -> list of probability arrays or FitResult
+FitPredict = Callable[[np.ndarray, np.ndarray, list, int, int], "list | FitResult"]
+
+
+def as_fit_result(result) -> FitResult:
+    return result if isinstance(result, FitResult) else FitResult(list(result), {})
+
+
+def cross_fit(run: RunDir, name: str, config: dict, x_oof: np.ndarray, x_test: "np.ndarray | list",
               fit_predict: FitPredict, seed: int = 42) -> dict:
+    """`x_test` is one array, or a list with one array per fold (the fusion net's fold-k test
+    embeddings come from the fold-k models)."""
     classes, folds = run.classes(), run.folds()
     y = run.train_labels()
     store = run.model(name)
@@ -36,9 +51,11 @@ def cross_fit(run: RunDir, name: str, config: dict, x_oof: np.ndarray, x_test: n
             continue
         started = time.time()
         train_rows, val_rows = fold_of_row != k, fold_of_row == k
-        val_probs, test_probs = fit_predict(x_oof[train_rows], y[train_rows], [x_oof[val_rows], x_test],
-                                            len(classes), seed + k)
-        store.save_fold(k, FoldOutput(val_probs, test_probs, info={"seconds": round(time.time() - started, 1)}),
-                        y[val_rows])
+        test_k = x_test[k] if isinstance(x_test, list) else x_test
+        result = as_fit_result(fit_predict(x_oof[train_rows], y[train_rows], [x_oof[val_rows], test_k],
+                                           len(classes), seed + k))
+        val_probs, test_probs = result.predictions
+        info = {**result.info, "seconds": round(time.time() - started, 1)}
+        store.save_fold(k, FoldOutput(val_probs, test_probs, info=info), y[val_rows])
     return store.assemble(folds, y)
 

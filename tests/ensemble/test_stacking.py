@@ -1,33 +1,13 @@
+import json
+
 import numpy as np
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
-from challenge import DataError, read_challenge
+from challenge import DataError
 from ensemble.blend import blend_weights
 from ensemble.cross_fit import cross_fit
 from ensemble.inputs import load_stack_inputs, probability_features
-from folds import FoldOutput, RunDir
-
-
-@pytest.fixture
-def run_with_models(demo_dir, tmp_path):
-    """A run with two fake models: 'signal' (noisy but informative) and 'noise' (random)."""
-    data = read_challenge(demo_dir)
-    run = RunDir(tmp_path / "run")
-    classes, folds = run.prepare(data, n_folds=4)
-    y = classes.encode(data.labels)
-    rng = np.random.default_rng(0)
-    onehot = np.eye(len(classes))[y]
-    for name, probs in {"signal": 0.6 * onehot + 0.4 * rng.dirichlet(np.ones(len(classes)), len(y)),
-                        "noise": rng.dirichlet(np.ones(len(classes)), len(y))}.items():
-        store = run.model(name)
-        store.save_config({"model": name})
-        for k in range(4):
-            rows = folds.to_numpy() == k
-            test = rng.dirichlet(np.ones(len(classes)), len(data.test))
-            store.save_fold(k, FoldOutput(probs[rows], test), y[rows])
-        store.assemble(folds, y)
-    return run, y
 
 
 def memorising_fit_predict(x, y, to_predict, n_classes, seed):
@@ -81,13 +61,38 @@ def test_extra_features_add_two_columns_per_model():
     assert features[0, 6] == pytest.approx(1 / 3) and features[0, 7] == pytest.approx(np.log(3))
 
 
+def overwrite_config(run, name, **changes):
+    path = run.model(name).dir / "config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+
+
 def test_models_from_another_label_set_are_refused(run_with_models):
     run, _ = run_with_models
-    config_path = run.model("noise").dir / "config.json"
-    import json
-
-    config = json.loads(config_path.read_text())
-    config["classes_fingerprint"] = "0000000000000000"
-    config_path.write_text(json.dumps(config))
+    overwrite_config(run, "noise", classes_fingerprint="0000000000000000")
     with pytest.raises(DataError, match="class fingerprint 0000000000000000 is not the run's"):
         load_stack_inputs(run, ["signal", "noise"])
+
+
+def test_models_with_other_row_counts_are_refused(run_with_models):
+    run, _ = run_with_models
+    store = run.model("noise")
+    np.save(store.dir / "oof.npy", store.oof()[:-5])
+    with pytest.raises(DataError, match=r"predictions of shape \(295, 6\).*300 train rows"):
+        load_stack_inputs(run, ["signal", "noise"])
+
+
+def test_models_trained_on_other_folds_are_refused(run_with_models):
+    run, _ = run_with_models
+    overwrite_config(run, "signal", folds_fingerprint="ffffffffffffffff")
+    with pytest.raises(DataError, match="trained on other folds"):
+        load_stack_inputs(run, ["signal"])
+
+
+def test_cli_refuses_with_exit_status_2(run_with_models, capsys):
+    from ensemble.__main__ import main
+
+    run, _ = run_with_models
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--method", "logreg", "--models", "signal,missing", "--run-dir", str(run.root)])
+    assert exit_info.value.code == 2
+    assert "no model named 'missing'" in capsys.readouterr().err
