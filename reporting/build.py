@@ -103,6 +103,7 @@ def build_report(run_dir: str | Path, models: list[str] | None = None, names_csv
                               threshold, gallery_size) for r in results]
     board = leaderboard(results)
     anchors = {s["name"]: s["anchor"] for s in sections}
+    warned = {s["name"] for s in sections if s["warning"]}
     order = {name: i for i, name in enumerate(board["model"])}
     sections.sort(key=lambda s: order[s["name"]])
     info = run_info(run)
@@ -116,7 +117,8 @@ def build_report(run_dir: str | Path, models: list[str] | None = None, names_csv
         "run": {"name": run.root.resolve().name, "path": run_path, "n_rows": len(y), "n_classes": len(codes),
                 "data_dir": info.get("data_dir"), "made": time.strftime("%Y-%m-%d %H:%M")},
         "models": sections,
-        "leaderboard": [{**row, "anchor": anchors[row["model"]]} for row in board.to_dict("records")],
+        "leaderboard": [{**row, "anchor": anchors[row["model"]], "warned": row["model"] in warned}
+                        for row in board.to_dict("records")],
         "leaderboard_png": png_data_uri(figures.leaderboard_bars(board, figure_dir / "leaderboard.png")),
         "warnings": [{"model": s["name"], "text": s["warning"]} for s in sections if s["warning"]],
         "threshold": threshold, "min_count": MIN_COUNT, "has_products": products is not None,

@@ -87,6 +87,8 @@ def test_report_has_the_leaderboard_and_every_model(fake_run):
     metrics = fake_run["run"].model("careful").metrics()
     assert f"{metrics['oof']['weighted_f1']:.4f}" in leaderboard
     assert "(3)</td>" in leaderboard and "<td>1.5</td>" in leaderboard
+    assert leaderboard.count("⚠ majority class") == 1
+    assert leaderboard.index("⚠ majority class") > leaderboard.index(">lazy<")
 
 
 def test_classification_report_names_every_class_with_counts(fake_run):
