@@ -2,9 +2,10 @@
 
 Keras Tuner has no cross-validation of its own, so `FoldTuner.run_trial` trains the trial's
 configuration on each requested fold of the run's folds.csv and reports the mean of the folds' best
-validation weighted F1 (`val_weighted_f1`) as the trial's objective. Keras models are built with
-their spec's `build` and trained with the pieces of `models.keras_fold`; models without a Keras
-build (the scikit-learn `tfidf`) are trained with their spec's `train_fold` and scored the same way.
+validation weighted F1 (`val_weighted_f1`) as the trial's objective. Keras models with a `build`
+are trained with the pieces of `models.keras_fold` (no test predictions, no model file); models
+without one (the scikit-learn `tfidf`, image models with their own fold training) are trained with
+their spec's `train_fold` and their validation probabilities scored the same way.
 
 Each fold of a trial writes `trial_<id>/fold<k>/score.json` when it is finished, and Keras folds
 keep a `BackupAndRestore` backup, so a trial that was interrupted and is retried (Keras Tuner puts
@@ -155,9 +156,11 @@ def fit_keras_fold(spec: ModelSpec, fold: FoldData, hp: dict, strategy=None) -> 
     return float(history[MONITOR].max())
 
 
-def fit_other_fold(spec: ModelSpec, fold: FoldData, hp: dict) -> float:
-    """A model without a Keras build (scikit-learn): its own train_fold, scored on the fold."""
-    output = spec.train_fold(fold, hp)
+def fit_other_fold(spec: ModelSpec, fold: FoldData, hp: dict, strategy=None) -> float:
+    """A model without a `build` (scikit-learn, or a Keras model with its own fold training): its
+    own train_fold, scored on the fold's validation rows."""
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        output = spec.train_fold(fold, hp)
     return score(fold.y_val, output.val_probs)["weighted_f1"]
 
 
@@ -203,7 +206,7 @@ class FoldTuner(kt.Tuner):
             if self.spec.build is not None:
                 scores[k] = fit_keras_fold(self.spec, fold, hp, self.distribution_strategy)
             else:
-                scores[k] = fit_other_fold(self.spec, fold, hp)
+                scores[k] = fit_other_fold(self.spec, fold, hp, self.distribution_strategy)
             keras.backend.clear_session()
             gc.collect()
             seconds = round(time.time() - started, 1)
