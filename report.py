@@ -21,8 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_dir(parser)
     parser.add_argument("--models", help="comma-separated models/stacks to report (default: every finished one)")
-    parser.add_argument("--names", help="CSV with columns prdtypecode,name to name the classes (default: "
-                                        "docs/prdtypecode_names.csv when it covers the run's codes)")
+    parser.add_argument("--names", help="CSV with columns prdtypecode,name to name the classes, or 'none' "
+                                        "(default: docs/prdtypecode_names.csv when the run has exactly the "
+                                        "challenge's 27 codes)")
     parser.add_argument("--data-dir", help="challenge folder for the error gallery's titles and images "
                                            "(default: the one recorded in RUN_DIR/run.json)")
     parser.add_argument("--out", help="report folder (default RUN_DIR/report)")

@@ -16,7 +16,7 @@ from reporting import figures
 from reporting.analysis import class_report, majority_warning, normalised_confusion, notable_confusions
 from reporting.gallery import gallery_items
 from reporting.leaderboard import leaderboard
-from reporting.names import DEFAULT_NAMES, code_label, names_for_run
+from reporting.names import DEFAULT_NAMES, NO_NAMES, code_label, names_for_run
 from reporting.page import png_data_uri, render_page
 from reporting.run_data import ModelResult, load_model, read_products, run_info
 
@@ -107,12 +107,13 @@ def build_report(run_dir: str | Path, models: list[str] | None = None, names_csv
     order = {name: i for i, name in enumerate(board["model"])}
     sections.sort(key=lambda s: order[s["name"]])
     info = run_info(run)
-    if names_csv:
+    if names_csv and str(names_csv) != NO_NAMES:
         names_source = f"from {names_csv}"
     elif names:
-        names_source = f"the challenge's codes, from {DEFAULT_NAMES.relative_to(DEFAULT_NAMES.parents[1])}"
+        names_source = (f"the Rakuten challenge's, from {DEFAULT_NAMES.relative_to(DEFAULT_NAMES.parents[1])}, "
+                        f"since the run has exactly its 27 codes (--names none to show bare codes)")
     else:
-        names_source = "none (pass --names codes.csv with prdtypecode,name columns to name the classes)"
+        names_source = "none (pass --names codes.csv with columns prdtypecode,name to name the classes)"
     context = {
         "run": {"name": run.root.resolve().name, "path": run_path, "n_rows": len(y), "n_classes": len(codes),
                 "data_dir": info.get("data_dir"), "made": time.strftime("%Y-%m-%d %H:%M")},

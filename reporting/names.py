@@ -1,7 +1,8 @@
 """Human-readable names for prdtypecodes, read from a two-column CSV (prdtypecode,name).
 
 The project ships docs/prdtypecode_names.csv with the 27 codes of the Rakuten challenge; it is used
-by default when it names every code of the run, so a run on other data keeps plain codes.
+by default when the run's codes are exactly those 27, so a run on other data (or on a subset of
+codes reused for other classes, as in the benchmark sets) keeps plain codes.
 """
 from __future__ import annotations
 
@@ -41,13 +42,18 @@ def read_code_names(path: str | Path) -> dict[int, str]:
     return {int(c): n.strip() for c, n in zip(codes, frame["name"])}
 
 
+NO_NAMES = "none"
+
+
 def names_for_run(codes: list[int], path: str | Path | None = None) -> dict[int, str]:
-    """Names for the run's codes: from `path` when given, else the shipped challenge list if it
-    covers every code of the run, else none (the report then shows bare codes)."""
+    """Names for the run's codes: from `path` when given ('none': no names), else the shipped
+    challenge list when the run has exactly its codes, else none (the report shows bare codes)."""
+    if str(path) == NO_NAMES:
+        return {}
     if path is not None:
         return read_code_names(path)
     known = read_code_names(DEFAULT_NAMES) if DEFAULT_NAMES.is_file() else {}
-    return known if set(codes) <= set(known) else {}
+    return known if set(codes) == set(known) else {}
 
 
 def code_label(code: int, names: dict[int, str], short: bool = False) -> str:

@@ -88,3 +88,6 @@ def test_shipped_challenge_names_are_used_only_when_they_cover_the_run():
     assert sorted(names) == challenge
     assert "piscine" in names[2583] and "mobilier" in names[1560]
     assert names_for_run([0, 1, 2]) == {}
+    # Some challenge codes reused for other classes (as in the benchmark sets): no guessing.
+    assert names_for_run(challenge[:10]) == {}
+    assert names_for_run(challenge, "none") == {}

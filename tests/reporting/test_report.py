@@ -10,6 +10,7 @@ import report
 from challenge import read_challenge
 from folds import FoldOutput, RunDir
 from reporting import build_report
+from reporting.names import DEFAULT_NAMES
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -72,7 +73,7 @@ def fake_run(demo_dir, tmp_path_factory):
     lazy[rng.random(len(y)) < 0.9, majority] += 1.0
     add_model(run, "lazy", lazy, folds, y, len(data.test))
 
-    index = build_report(run.root)
+    index = build_report(run.root, names_csv=DEFAULT_NAMES)
     return {"run": run, "index": index, "html": index.read_text(), "moved": len(moved),
             "class_40_rows": len(of_40), "majority": classes.codes[majority]}
 
@@ -97,7 +98,6 @@ def test_classification_report_names_every_class_with_counts(fake_run):
     table = section.split("<table>")[1].split("</table>")[0]
     for code in run.classes().codes:
         assert f"<td>{code}</td>" in table
-    # The demo's codes are challenge codes, so the shipped names are used.
     assert "livres d&#39;occasion" in table and "consoles" in table
     y = run.train_labels()
     counts = np.bincount(y)
@@ -164,6 +164,8 @@ def test_report_without_the_data_folder_still_builds(fake_run, tmp_path):
     (moved.root / "run.json").write_text(json.dumps({**info, "data_dir": str(tmp_path / "gone")}))
     html = build_report(moved.root, models=["lazy"], gallery_size=3).read_text()
     assert "is not on this machine" in html and html.count('class="card"') == 3
+    # 6 of the challenge's codes are not the challenge: no names are guessed.
+    assert "jeux vidéo" not in html and "Class names: none" in html
     assert 'id="model-careful"' not in html
 
 
