@@ -53,9 +53,9 @@ def f1_bars(report: pd.DataFrame, labels: list[str], weighted_f1: float, title: 
     support = report["support"].to_numpy()[order]
     colours = plt.cm.RdYlGn(np.clip(f1, 0, 1))
     ax.barh(range(n), f1, color=colours, edgecolor="grey", linewidth=0.5)
-    ax.set_yticks(range(n), [labels[i] for i in order], fontsize=8)
+    ax.set_yticks(range(n), [labels[i] for i in order], fontsize=9)
     for y, (value, count) in enumerate(zip(f1, support)):
-        ax.text(1.03, y, f"{value:.2f}  n={count}", va="center", fontsize=7)
+        ax.text(1.03, y, f"{value:.2f}  n={count}", va="center", fontsize=8)
     ax.axvline(weighted_f1, color="black", linestyle="--", linewidth=1)
     ax.set_xlim(0, 1.25)
     ax.set_xticks(np.linspace(0, 1, 6))
