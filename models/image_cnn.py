@@ -19,12 +19,14 @@ DEFAULTS = {
     "image_size": 0,  # 0: the images' own size (read from the first file), capped at max_image_size
     "max_image_size": 96,
     "filters": [32, 64, 128],
+    "convs_per_block": 1,
     "dense_units": 256,
-    "dropout": 0.4,
+    "block_dropout": 0.1,
+    "dropout": 0.3,
     "augment": True,
     "shift": 0.1,
-    "rotation_deg": 10.0,
-    "zoom": 0.1,
+    "rotation_deg": 0.0,
+    "zoom": 0.0,
     "tta": True,
     "bad_images": "error",
     "optimizer": "adam",
@@ -32,8 +34,8 @@ DEFAULTS = {
     "loss": "crossentropy",
     "class_weight": "none",
     "batch_size": 64,
-    "epochs": 30,
-    "patience": 5,
+    "epochs": 20,
+    "patience": 4,
     "tensorboard": False,
 }
 
@@ -59,12 +61,18 @@ def build_cnn_small(hp: dict, n_classes: int, image_size: int, seed: int | None 
     filters = hp["filters"]
     filters = [int(f) for f in filters.split(",")] if isinstance(filters, str) else list(filters)
     for i, width in enumerate(filters):
-        for j in range(2):
+        for j in range(hp["convs_per_block"]):
             x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"conv{i}_{j}")(x)
-            x = layers.BatchNormalization()(x)
+            # momentum 0.9: the moving statistics settle within the first epoch on small data
+            x = layers.BatchNormalization(momentum=0.9)(x)
             x = layers.ReLU()(x)
-        x = layers.MaxPooling2D()(x) if i < len(filters) - 1 else layers.GlobalAveragePooling2D()(x)
-        x = layers.Dropout(0.1 * (i + 1))(x)
+        if i < len(filters) - 1:
+            x = layers.MaxPooling2D()(x)
+        elif x.shape[1] <= 8:  # small maps (28x28 input): keep where things are
+            x = layers.Flatten()(x)
+        else:
+            x = layers.GlobalAveragePooling2D()(x)
+        x = layers.Dropout(hp["block_dropout"])(x)
     x = layers.Dense(hp["dense_units"], activation="relu", name=EMBEDDING_LAYER)(x)
     x = layers.Dropout(hp["dropout"])(x)
     probs = layers.Dense(n_classes, activation="softmax", name="probs", dtype="float32")(x)

@@ -57,7 +57,7 @@ DEFAULTS = {
     "augment": True,
     "cache_images": True,  # keep decoded images in memory while fine-tuning
     "mixed_precision": False,
-    "strategy": "default",  # or "mirrored": every visible GPU (tf.distribute.MirroredStrategy)
+    "strategy": "none",  # or "mirrored": every visible GPU (tf.distribute.MirroredStrategy)
     "tensorboard": False,
 }
 

@@ -13,14 +13,14 @@ def set_precision(mixed: bool) -> None:
 
 
 def distribution_scope(strategy: str):
-    """'default' (one device) or 'mirrored' (tf.distribute.MirroredStrategy over every visible GPU):
+    """'none' (one device) or 'mirrored' (tf.distribute.MirroredStrategy over every visible GPU):
     build and compile models inside the returned context."""
     import tensorflow as tf
 
-    if strategy == "default":
+    if strategy == "none":
         return contextlib.nullcontext()
     if strategy == "mirrored":
         return tf.distribute.MirroredStrategy().scope()
     from challenge.errors import DataError
 
-    raise DataError(f"strategy must be 'default' or 'mirrored', not {strategy!r}.")
+    raise DataError(f"strategy must be 'none' or 'mirrored', not {strategy!r}.")

@@ -50,7 +50,7 @@ def test_a_second_head_reuses_the_cached_features(image_run):
 def test_cnn_small_and_text_models_stack_with_image_models(image_run):
     root, common = image_run
     train.main(["--model", "cnn_small", "--fold", "all", *FAST_CNN, *common])
-    train.main(["--model", "tfidf", "--fold", "all", *common])
+    train.main(["--model", "tfidf", "--fold", "all", "--set", "classifier=logreg", "--set", "embed_dim=0", *common])
     run = RunDir(root / "run")
     assert run.model("cnn_small").fold_summary(0)["image_size"] == 32  # the images' own size
     ensemble_main(["--method", "logreg", "--models", "tfidf,effnet_lite0,cnn_small", "--run-dir", str(root / "run")])
