@@ -12,11 +12,15 @@ from reporting.names import code_label
 
 
 def class_report(y_true: np.ndarray, y_pred: np.ndarray, codes: list[int],
-                 names: dict[int, str]) -> pd.DataFrame:
-    """One row per class (codes in the run's order): precision, recall, F1, true and predicted counts."""
+                 names: dict[int, str]) -> tuple[pd.DataFrame, dict]:
+    """One row per class (codes in the run's order): precision, recall, F1, true and predicted
+    counts; and scikit-learn's macro and weighted averages ({"macro": {...}, "weighted": {...}})."""
     positions = list(range(len(codes)))
     report = classification_report(y_true, y_pred, labels=positions, output_dict=True, zero_division=0)
     rows = [report[str(p)] for p in positions]
+    averages = {kind: {"precision": report[f"{kind} avg"]["precision"], "recall": report[f"{kind} avg"]["recall"],
+                       "f1": report[f"{kind} avg"]["f1-score"], "support": int(report[f"{kind} avg"]["support"])}
+                for kind in ("macro", "weighted")}
     frame = pd.DataFrame({
         "code": codes,
         "name": [names.get(c, "") for c in codes],
@@ -26,7 +30,7 @@ def class_report(y_true: np.ndarray, y_pred: np.ndarray, codes: list[int],
         "support": np.bincount(y_true, minlength=len(codes)),
         "predicted": np.bincount(y_pred, minlength=len(codes)),
     })
-    return frame
+    return frame, averages
 
 
 def normalised_confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:

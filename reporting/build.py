@@ -50,7 +50,7 @@ def model_section(result: ModelResult, y: np.ndarray, codes: list[int], names: d
                   products, train_index: np.ndarray, figure_dir: Path, run_path: str,
                   threshold: float, gallery_size: int) -> dict:
     y_pred = result.oof.argmax(axis=1)
-    report = class_report(y, y_pred, codes, names)
+    report, averages = class_report(y, y_pred, codes, names)
     counts, shares = normalised_confusion(y, y_pred, len(codes))
     slug = _slug(result.name)
     long_labels = [code_label(c, names, short=True) for c in codes]
@@ -62,7 +62,6 @@ def model_section(result: ModelResult, y: np.ndarray, codes: list[int], names: d
         "curves": figures.training_curves(result.histories, result.name, figure_dir / f"{slug}_training_curves.png"),
     }
     folds = result.fold_scores
-    weights = report["support"] / report["support"].sum()
     return {
         "name": result.name, "anchor": f"model-{slug}", "kind": result.kind, "is_stack": result.is_stack,
         "scores": result.metrics["oof"], "minutes": result.train_minutes,
@@ -71,13 +70,8 @@ def model_section(result: ModelResult, y: np.ndarray, codes: list[int], names: d
         "warning": majority_warning(y, y_pred, codes, names),
         "confusions": [c.sentence(names) for c in notable_confusions(counts, shares, codes, threshold, MIN_COUNT)],
         "report": [{**row, "colour": _f1_colour(row["f1"])} for row in report.to_dict("records")],
-        "macro": {"precision": report["precision"].mean(), "recall": report["recall"].mean(),
-                  "f1": report["f1"].mean(), "support": int(report["support"].sum())},
-        "weighted": {"precision": float((report["precision"] * weights).sum()),
-                     "recall": float((report["recall"] * weights).sum()),
-                     "f1": float((report["f1"] * weights).sum()), "support": int(report["support"].sum())},
+        "macro": averages["macro"], "weighted": averages["weighted"],
         "figures": {k: png_data_uri(v) for k, v in pngs.items()},
-        "figure_files": {k: v for k, v in pngs.items() if v is not None},
         "tensorboard": len(result.tensorboard), "logdir": f"{run_path}/{result.name}",
         "gallery": gallery_items(result.oof, y, codes, names, products, train_index, gallery_size),
     }

@@ -58,9 +58,10 @@ def load_model(run: RunDir, name: str, n_rows: int) -> ModelResult:
     config = store.config() if (store.dir / "config.json").is_file() else {}
     histories, boards = {}, []
     for fold_dir in sorted(store.dir.glob("fold*"), key=lambda p: p.name):
-        k = int(fold_dir.name.removeprefix("fold")) if fold_dir.name[4:].isdigit() else None
-        if k is None:
+        suffix = fold_dir.name.removeprefix("fold")
+        if not suffix.isdigit():
             continue
+        k = int(suffix)
         if (fold_dir / "history.csv").is_file():
             try:
                 histories[k] = read_history(fold_dir / "history.csv")

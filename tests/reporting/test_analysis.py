@@ -27,7 +27,9 @@ def test_notable_confusion_names_the_classes_and_the_share():
 def test_class_report_counts_true_and_predicted_rows():
     y_true = np.array([0, 0, 1, 1, 1, 2])
     y_pred = np.array([0, 1, 1, 1, 1, 1])
-    report = class_report(y_true, y_pred, CODES, NAMES)
+    report, averages = class_report(y_true, y_pred, CODES, NAMES)
+    assert averages["macro"]["f1"] == pytest.approx(report["f1"].mean())
+    assert averages["weighted"]["support"] == 6
     assert report["code"].tolist() == CODES
     assert report["support"].tolist() == [2, 3, 1]
     assert report["predicted"].tolist() == [1, 5, 0]

@@ -104,6 +104,10 @@ def test_classification_report_names_every_class_with_counts(fake_run):
     rows = re.findall(r"<tr><td>(\d+)</td>.*?</tr>", table, flags=re.S)
     assert [int(c) for c in rows] == run.classes().codes
     assert f"<td>{counts[1]}</td>" in table
+    # The footer's weighted average is the challenge metric stored in metrics.json.
+    footer = table.split("<tfoot>")[1]
+    weighted_f1 = run.model("careful").metrics()["oof"]["weighted_f1"]
+    assert f"<th>{weighted_f1:.3f}</th><th>{len(y)}</th>" in footer.split("weighted average")[1]
 
 
 def test_notable_confusion_and_majority_warning(fake_run):
