@@ -24,7 +24,9 @@ def _full_columns(model, probs: np.ndarray, n_classes: int) -> np.ndarray:
 
 def lgbm_fit_predict(x, y, to_predict, n_classes, seed, params=None):
     """LightGBM with early stopping on a stratified 10% of the meta-learner's own training rows."""
-    params = {**LGBM_PARAMS, **(params or {}), "random_state": seed}
+    # A few thousand rows are faster on one thread; more threads only spin, worst on a busy machine.
+    threads = {"n_jobs": 1} if len(x) < 20000 else {}
+    params = {**LGBM_PARAMS, **threads, **(params or {}), "random_state": seed}
     counts = np.bincount(y, minlength=n_classes)
     stratify = y if counts[counts > 0].min() >= 2 else None
     x_fit, x_stop, y_fit, y_stop = train_test_split(x, y, test_size=0.1, random_state=seed, stratify=stratify)
