@@ -40,7 +40,7 @@ RECIPES: dict[str, dict] = {
         "description": "image only: EfficientNet-Lite0 features + head (128 px) and cnn_small, LightGBM stack",
         "models": [
             {"name": "effnet_lite0", "model": "effnet_lite0", "set": {"image_size": 128}},
-            {"name": "cnn_small", "model": "cnn_small", "set": {}},
+            {"name": "cnn_small", "model": "cnn_small", "set": {"epochs": 15}},
         ],
         "stack": "lgbm",
     },

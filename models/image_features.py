@@ -9,7 +9,6 @@ complete, so an interrupted extraction is never mistaken for a finished one.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
@@ -39,8 +38,6 @@ def extract_features(backbone, image_size: int, paths, batch_size: int = 64, fli
                      cache_dir: str | Path = "cache", weights: str | None = "imagenet",
                      verbose: int = 1) -> FeatureTable:
     """Pooled features of every image in `paths` (duplicates allowed), from the cache when there."""
-    from challenge.images import image_dataset
-
     unique = sorted({str(p) for p in paths})
     key = cache_key(backbone.name, image_size, unique, flip, weights)
     folder = Path(cache_dir) / "features"
