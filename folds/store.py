@@ -234,8 +234,9 @@ class ModelStore:
     def _require_assembled(self) -> None:
         if not self.is_assembled():
             done = [p.name for p in sorted(self.dir.glob("fold*")) if (p / "done.json").is_file()]
-            raise DataError(
-                f"{self.dir} has no assembled predictions yet (finished folds: {done or 'none'}). "
-                f"Train the remaining folds: python train.py --model {self.name} --fold all "
-                f"--run-dir {self.run.root}"
-            )
+            if self.name.startswith("stack-"):
+                todo = f"python -m ensemble --method {self.name[len('stack-'):]} --run-dir {self.run.root}"
+            else:
+                todo = f"python train.py --model {self.name} --fold all --run-dir {self.run.root}"
+            raise DataError(f"{self.dir} has no assembled predictions yet (finished folds: "
+                            f"{done or 'none'}). Finish it with: {todo}")
