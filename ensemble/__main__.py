@@ -79,6 +79,10 @@ def run_stack(run, args, names: list[str]) -> dict:
     from ensemble.inputs import load_stack_inputs, probability_features
     from ensemble.meta_learners import lgbm_fit_predict, logreg_fit_predict
 
+    if args.set and args.method != "fusion":
+        from challenge.errors import DataError
+
+        raise DataError(f"--set {args.set[0]}: only --method fusion takes --set settings.")
     inputs = load_stack_inputs(run, names)
     config = {"method": args.method, "models": names, "seed": args.seed, "bias": args.bias}
     if args.method == "fusion":

@@ -5,7 +5,7 @@ from challenge import DataError
 from ensemble.cross_fit import cross_fit
 from ensemble.fusion import fusion_fit_predict_factory, load_embeddings
 
-FAST = ["--set", "epochs=40", "--set", "patience=8", "--set", "units=32"]
+FAST = ["--set", "epochs=30", "--set", "patience=6", "--set", "units=32"]
 
 
 def test_fusion_learns_from_embeddings_in_rotated_fold_spaces(run_with_embeddings):
@@ -28,7 +28,7 @@ def test_fusion_never_sees_the_rows_it_predicts(run_with_embeddings):
     cross-fitted OOF accuracy stays near chance."""
     run, y = run_with_embeddings
     x_oof, x_test, widths, _ = load_embeddings(run, ["emb_noise"])
-    fit_predict = fusion_fit_predict_factory(widths, {"epochs": 80, "patience": 80, "dropout": 0.0,
+    fit_predict = fusion_fit_predict_factory(widths, {"epochs": 50, "patience": 50, "dropout": 0.0,
                                                       "input_dropout": 0.0, "class_weight": "none"})
     in_sample = fit_predict(x_oof, y, [x_oof], 6, 0).predictions[0]
     assert (in_sample.argmax(1) == y).mean() > 0.75
