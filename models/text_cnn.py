@@ -31,6 +31,7 @@ DEFAULTS = {
     "char_embedding_dim": 32,
     "word_vectors": "none",
     "trainable_vectors": True,
+    "vector_std": 0.1,  # pretrained vectors rescaled to this standard deviation (0: as they are)
     "filters": 128,
     "kernel_sizes": [1, 2, 3],
     "char_kernel_sizes": [3, 5, 7],

@@ -123,6 +123,10 @@ def word_embedding(hp: dict, vectorizer: layers.TextVectorization, name: str | N
     if source in ("none", "", None):
         return layers.Embedding(len(vocabulary), hp["embedding_dim"], mask_zero=mask_zero, name=name)
     matrix, coverage = embedding_matrix(vocabulary, load_table(source))
+    if hp.get("vector_std"):
+        # fastText rows are large; a ReLU conv stack on them diverged (text_cnn, docs/benchmarks.md),
+        # so rescale them (directions and relative norms kept) to the size of a random initialiser.
+        matrix *= hp["vector_std"] / max(float(matrix[1:].std()), 1e-8)
     embedding = layers.Embedding(len(vocabulary), matrix.shape[1], mask_zero=mask_zero, name=name,
                                  trainable=hp.get("trainable_vectors", True))
     embedding.build((None,))

@@ -73,3 +73,12 @@ def test_bad_vector_files_are_refused(tmp_path):
         read_vec_file(ragged)
     with pytest.raises(DataError, match="existing .vec file"):
         load_table(str(tmp_path / "absent.vec"))
+
+
+def test_vector_std_rescales_the_matrix_keeping_directions(vec_file):
+    vectorizer = adapted(["piscine pompe", "chat chien", "livre roman"])
+    hp = {"word_vectors": str(vec_file), "trainable_vectors": True, "embedding_dim": 4}
+    plain = word_embedding(hp, vectorizer).get_weights()[0]
+    scaled = word_embedding({**hp, "vector_std": 0.1}, vectorizer).get_weights()[0]
+    assert scaled[1:].std() == pytest.approx(0.1, rel=1e-3)
+    np.testing.assert_allclose(scaled[2] / np.linalg.norm(scaled[2]), plain[2] / np.linalg.norm(plain[2]), atol=1e-5)
