@@ -15,6 +15,7 @@ stacked again. noise writes a CSV that `train.py --exclude` reads.
 from __future__ import annotations
 
 import argparse
+import functools
 
 from challenge.cli import add_run_dir, friendly_errors
 
@@ -33,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
                                          "assembled model that is not a stack; for noise: the best one)")
     add_run_dir(parser)
     parser.add_argument("--name", help="output folder name (default stack-<method>)")
+    parser.add_argument("--no-blend-prior", action="store_true",
+                        help="lgbm: boost from the class priors instead of from the calibrated blend of "
+                             "the models (the default, which keeps small-data stacks from falling "
+                             "below the blend)")
     parser.add_argument("--extra-features", action="store_true",
                         help="lgbm/logreg: add each model's max probability and entropy as meta-features")
     parser.add_argument("--objective", default="logloss", choices=("logloss", "f1"),
@@ -98,6 +103,9 @@ def run_stack(run, args, names: list[str]) -> dict:
         else:
             fit_predict = {"lgbm": lgbm_fit_predict, "logreg": logreg_fit_predict}[args.method]
             config.update(extra_features=extras)
+            if args.method == "lgbm" and not args.no_blend_prior:
+                fit_predict = functools.partial(lgbm_fit_predict, prior_models=len(names))
+                config.update(blend_prior=True)
     if args.bias:
         fit_predict = with_bias_tuning(fit_predict)
     return cross_fit(run, args.name or f"stack-{args.method}", config, x_oof, x_test, fit_predict,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import lightgbm as lgb
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+from scipy.special import softmax
 from sklearn.model_selection import train_test_split
 
 LGBM_PARAMS = {
@@ -22,8 +23,14 @@ def _full_columns(model, probs: np.ndarray, n_classes: int) -> np.ndarray:
     return full
 
 
-def lgbm_fit_predict(x, y, to_predict, n_classes, seed, params=None):
-    """LightGBM with early stopping on a stratified 10% of the meta-learner's own training rows."""
+def lgbm_fit_predict(x, y, to_predict, n_classes, seed, params=None, prior_models: int = 0):
+    """LightGBM with early stopping on a stratified 10% of the meta-learner's own training rows.
+
+    With `prior_models` > 0 (the first prior_models * n_classes columns of `x` are the models'
+    probabilities), boosting starts from the temperature-calibrated log-loss blend of those models,
+    fitted on the same training rows, instead of from the class priors: the trees only learn
+    corrections to the blend, so on a few thousand rows the stack does not fall below it.
+    """
     # A few thousand rows are faster on one thread; more threads only spin, worst on a busy machine.
     threads = {"n_jobs": 1} if len(x) < 20000 else {}
     params = {**LGBM_PARAMS, **threads, **(params or {}), "random_state": seed}
@@ -31,9 +38,28 @@ def lgbm_fit_predict(x, y, to_predict, n_classes, seed, params=None):
     stratify = y if counts[counts > 0].min() >= 2 else None
     x_fit, x_stop, y_fit, y_stop = train_test_split(x, y, test_size=0.1, random_state=seed, stratify=stratify)
     model = lgb.LGBMClassifier(**params)
-    model.fit(x_fit, y_fit, eval_X=(x_stop,), eval_y=(y_stop,),
-              callbacks=[lgb.early_stopping(40, verbose=False)])
-    return [_full_columns(model, model.predict_proba(p), n_classes) for p in to_predict]
+    if not prior_models:
+        model.fit(x_fit, y_fit, eval_X=(x_stop,), eval_y=(y_stop,),
+                  callbacks=[lgb.early_stopping(40, verbose=False)])
+        return [_full_columns(model, model.predict_proba(p), n_classes) for p in to_predict]
+    fit_prior, stop_prior, *priors = _blend_log_probs(x_fit, y_fit, [x_fit, x_stop, *to_predict],
+                                                      prior_models, n_classes, seed)
+    model.fit(x_fit, y_fit, init_score=fit_prior, eval_X=(x_stop,), eval_y=(y_stop,),
+              eval_init_score=[stop_prior], callbacks=[lgb.early_stopping(40, verbose=False)])
+    if len(model.classes_) != n_classes:
+        raise ValueError("boosting from a blend needs every class among the meta-learner's training rows")
+    return [softmax(model.predict(p, raw_score=True) + prior, axis=1).astype(np.float32)
+            for p, prior in zip(to_predict, priors)]
+
+
+def _blend_log_probs(x, y, to_predict, n_models: int, n_classes: int, seed: int) -> list:
+    """Log-probabilities of the calibrated log-loss blend fitted on (x, y), for each of `to_predict`."""
+    from ensemble.blend import blend_fit_predict_factory
+
+    width = n_models * n_classes
+    blend = blend_fit_predict_factory(n_models)
+    result = blend(x[:, :width], y, [p[:, :width] for p in to_predict], n_classes, seed)
+    return [np.log(np.clip(p, 1e-7, 1.0)) for p in result.predictions]
 
 
 def logreg_fit_predict(x, y, to_predict, n_classes, seed, C: float = 1.0):

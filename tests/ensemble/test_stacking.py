@@ -96,3 +96,21 @@ def test_cli_refuses_with_exit_status_2(run_with_models, capsys):
         main(["--method", "logreg", "--models", "signal,missing", "--run-dir", str(run.root)])
     assert exit_info.value.code == 2
     assert "no model named 'missing'" in capsys.readouterr().err
+
+
+def test_lgbm_boosts_from_the_calibrated_blend(run_with_models):
+    """With boosting all but switched off, the LightGBM stack returns the blend it starts from."""
+    from ensemble.blend import blend_fit_predict_factory
+    from ensemble.meta_learners import lgbm_fit_predict
+    from sklearn.model_selection import train_test_split
+
+    run, y = run_with_models
+    inputs = load_stack_inputs(run, ["signal", "noise"])
+    x = probability_features(inputs.oof)
+    frozen = {"n_estimators": 1, "learning_rate": 1e-9}
+    stacked = lgbm_fit_predict(x, y, [x[:50]], 6, 0, params=frozen, prior_models=2)[0]
+    x_fit, _, y_fit, _ = train_test_split(x, y, test_size=0.1, random_state=0, stratify=y)
+    blend = blend_fit_predict_factory(2)(x_fit, y_fit, [x[:50]], 6, 0).predictions[0]
+    np.testing.assert_allclose(stacked, blend, atol=1e-4)
+    plain = lgbm_fit_predict(x, y, [x[:50]], 6, 0, params=frozen)[0]
+    assert not np.allclose(plain, blend, atol=1e-2)  # without the prior it starts from class priors
