@@ -11,7 +11,7 @@ from keras import layers
 
 from challenge.images import augmentation, check_images, image_dataset
 from folds.store import FoldOutput
-from models.keras_fold import EMBEDDING_LAYER, compile_model, embedding_model
+from models.keras_fold import classification_head, compile_model, embedding_model
 from models.metrics import class_weights, standard_callbacks
 from models.registry import FoldData, ModelSpec, register
 
@@ -73,9 +73,7 @@ def build_cnn_small(hp: dict, n_classes: int, image_size: int, seed: int | None 
         else:
             x = layers.GlobalAveragePooling2D()(x)
         x = layers.Dropout(hp["block_dropout"])(x)
-    x = layers.Dense(hp["dense_units"], activation="relu", name=EMBEDDING_LAYER)(x)
-    x = layers.Dropout(hp["dropout"])(x)
-    probs = layers.Dense(n_classes, activation="softmax", name="probs", dtype="float32")(x)
+    probs = classification_head(x, hp, n_classes)
     return keras.Model(images, probs, name="cnn_small")
 
 

@@ -32,6 +32,16 @@ def text_dataset(x: np.ndarray, y: np.ndarray | None, n_classes: int, batch_size
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def classification_head(x, hp: dict, n_classes: int):
+    """The head every Keras classifier here ends with: Dense("penultimate", the embedding the fusion
+    net stacks on) -> Dropout -> softmax, the softmax in float32 so mixed precision stays stable."""
+    from keras import layers
+
+    x = layers.Dense(hp["dense_units"], activation="relu", name=EMBEDDING_LAYER)(x)
+    x = layers.Dropout(hp["dropout"])(x)
+    return layers.Dense(n_classes, activation="softmax", name="probs", dtype="float32")(x)
+
+
 def compile_model(model: keras.Model, hp: dict) -> keras.Model:
     model.compile(optimizer=optimizer_for(hp["optimizer"], hp["learning_rate"]),
                   loss=loss_for(hp["loss"]), metrics=[weighted_f1_metric()])

@@ -19,7 +19,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from challenge.errors import DataError
-from models.keras_fold import EMBEDDING_LAYER, text_dataset, train_keras_fold
+from models.keras_fold import classification_head, text_dataset, train_keras_fold
 from models.registry import FoldData, ModelSpec, register
 from models.text_cnn import adapted_vectorizer
 
@@ -84,9 +84,7 @@ def build_hub_model(hp: dict, n_classes: int, x_train) -> keras.Model:
     inputs, outputs = tiny_encoder(hp, x_train) if hp["preset"] == "tiny" else pretrained_encoder(hp)
     sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
     x = layers.Dropout(hp["dropout"])(sequence[:, 0, :])  # the first ([CLS]/<s>) token
-    x = layers.Dense(hp["dense_units"], activation="relu", name=EMBEDDING_LAYER)(x)
-    x = layers.Dropout(hp["dropout"])(x)
-    probs = layers.Dense(n_classes, activation="softmax", name="probs")(x)
+    probs = classification_head(x, hp, n_classes)
     return keras.Model(inputs, probs, name="hub_text")
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from models.keras_fold import EMBEDDING_LAYER, train_keras_fold
+from models.keras_fold import classification_head, train_keras_fold
 from models.registry import ModelSpec, register
 from models.text_inputs import columns, is_two_inputs, text_dataset, text_inputs
 from models.word_vectors import word_embedding
@@ -88,9 +88,7 @@ def build_text_cnn(hp: dict, n_classes: int, x_train) -> keras.Model:
         features.append(word_branch(inputs[1], texts[1], hp, hp["description_length"], "description"))
     x = features[0] if len(features) == 1 else layers.Concatenate()(features)
     x = layers.Dropout(hp["dropout"])(x)
-    x = layers.Dense(hp["dense_units"], activation="relu", name=EMBEDDING_LAYER)(x)
-    x = layers.Dropout(hp["dropout"])(x)
-    probs = layers.Dense(n_classes, activation="softmax", name="probs")(x)
+    probs = classification_head(x, hp, n_classes)
     return keras.Model(inputs, probs, name="text_cnn")
 
 

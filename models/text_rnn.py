@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from models.keras_fold import EMBEDDING_LAYER, train_keras_fold
+from models.keras_fold import classification_head, train_keras_fold
 from models.registry import ModelSpec, register
 from models.text_layers import AttentionPooling
 from models.word_vectors import word_embedding
@@ -75,9 +75,7 @@ def build_sequence_model(kind: str, hp: dict, n_classes: int, x_train) -> keras.
     if hp.get("attention", False) and kind != "conv1d":
         x = AttentionPooling(name="attention_pooling")(x)
     x = layers.Dropout(hp["dropout"])(x)
-    x = layers.Dense(hp["dense_units"], activation="relu", name=EMBEDDING_LAYER)(x)
-    x = layers.Dropout(hp["dropout"])(x)
-    probs = layers.Dense(n_classes, activation="softmax", name="probs")(x)
+    probs = classification_head(x, hp, n_classes)
     return keras.Model(text, probs, name=kind)
 
 

@@ -13,7 +13,7 @@ import functools
 import keras
 from keras import layers
 
-from models.keras_fold import EMBEDDING_LAYER, train_keras_fold
+from models.keras_fold import classification_head, train_keras_fold
 from models.registry import ModelSpec, register
 from models.text_cnn import adapted_vectorizer
 from models.text_inputs import columns, is_two_inputs, text_dataset, text_inputs
@@ -77,9 +77,7 @@ def build_text_transformer(hp: dict, n_classes: int, x_train) -> keras.Model:
     if is_two_inputs(hp):
         pooled.append(encode(inputs[1], texts[1], hp, hp["description_length"], "description"))
     x = pooled[0] if len(pooled) == 1 else layers.Concatenate()(pooled)
-    x = layers.Dense(hp["dense_units"], activation="relu", name=EMBEDDING_LAYER)(x)
-    x = layers.Dropout(hp["dropout"])(x)
-    probs = layers.Dense(n_classes, activation="softmax", name="probs")(x)
+    probs = classification_head(x, hp, n_classes)
     return keras.Model(inputs, probs, name="text_transformer")
 
 
