@@ -1,14 +1,15 @@
 #!/usr/bin/env python
 """Image input speed and the feature cache's payoff, on generated 500x500 JPEGs.
 
-    python benchmarks/image_pipeline.py [--images 300] [--size 224] [--batch 32]
+    python benchmarks/image_pipeline.py [--images 800] [--size 224] [--batch 32]
 
 Prints, for a cold first pass and a second epoch, images/s of
   - ImageDataGenerator.flow_from_dataframe with the seed's augmentations (flip, shift, rotate, zoom);
   - this project's tf.data pipeline (challenge.images): reduced-scale JPEG decode, resize, decoded
-    images cached after the first pass, the same augmentations as Keras layers on whole batches;
+    images cached after the first pass, the same augmentations composed into one affine transform per
+    image and applied to whole batches (challenge/augment.py);
 then `speedup_vs_imagedatagenerator X` (second epoch), the per-epoch time of the head on cached
-features vs the frozen backbone in the loop, and the peak memory of feature extraction at two
+features vs the frozen backbone in the loop, and the peak memory of feature extraction at three
 dataset sizes (each in a fresh process). Figures depend on the machine and on what else runs.
 """
 from __future__ import annotations
@@ -105,12 +106,13 @@ def head_vs_backbone(paths, size, batch) -> dict:
     from models.backbones import get_backbone
     from models.image_head import build_head, feature_dataset
     from models.image_transfer import DEFAULTS
+    from models.keras_fold import compile_model
 
     backbone = get_backbone("effnet_lite0")
     net = backbone.build(size, cache_dir=tempfile.mkdtemp())
     labels = np.arange(len(paths)) % 10
     head = build_head(DEFAULTS, 10, backbone.features)
-    head.compile("adam", "categorical_crossentropy")
+    head = compile_model(head, DEFAULTS)  # as train.py trains it: its own batch size, steps per call
     images = keras.Input((size, size, 3))
     in_loop = keras.Model(images, head(net(images, training=False)))
     net.trainable = False
@@ -122,7 +124,7 @@ def head_vs_backbone(paths, size, batch) -> dict:
     in_loop.fit(image_ds, epochs=1, verbose=0)
     backbone_epoch = time.perf_counter() - started
     features = np.concatenate([net.predict_on_batch(x) for x, _ in image_ds])
-    feature_ds = feature_dataset(features, labels, 10, batch)
+    feature_ds = feature_dataset(features, labels, 10, DEFAULTS["batch_size"])
     head.fit(feature_ds, epochs=1, verbose=0)
     started = time.perf_counter()
     head.fit(feature_ds, epochs=1, verbose=0)
@@ -131,13 +133,14 @@ def head_vs_backbone(paths, size, batch) -> dict:
 
 
 def extraction_memory(paths, size) -> dict:
-    """Peak resident memory (MB) of extract_features in a fresh process, at two dataset sizes."""
+    """Peak resident memory (MB) of extract_features in a fresh process, at three dataset sizes: flat
+    means it levels off (TensorFlow and tf.data buffers) instead of growing with the images."""
     code = ("import json, resource, sys, tempfile; from models.backbones import get_backbone; "
             "from models.image_features import extract_features; paths = json.load(open(sys.argv[1])); "
             f"extract_features(get_backbone('effnet_lite0'), {size}, paths, 64, cache_dir=tempfile.mkdtemp(), "
             "verbose=0); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
     out = {}
-    for n in (len(paths) // 4, len(paths)):
+    for n in (len(paths) // 16, len(paths) // 4, len(paths)):
         listing = Path(tempfile.mkdtemp()) / "paths.json"
         listing.write_text(json.dumps(paths[:n]))
         result = subprocess.run([sys.executable, "-c", code, str(listing)], capture_output=True, text=True,
@@ -148,7 +151,7 @@ def extraction_memory(paths, size) -> dict:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=300, help="generated 500x500 JPEGs (default 300)")
+    parser.add_argument("--images", type=int, default=800, help="generated 500x500 JPEGs (default 800)")
     parser.add_argument("--size", type=int, default=224, help="model input size (default 224)")
     parser.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
     parser.add_argument("--skip-memory", action="store_true", help="skip the extraction-memory runs")

@@ -3,8 +3,8 @@
     paths -> read file -> decode JPEG (at reduced scale when the file is much larger than needed)
           -> resize -> [cache uint8] -> [shuffle] -> batch -> backbone preprocessing -> prefetch
 
-Everything runs with AUTOTUNE parallelism. Augmentation is not done here: it is a stack of Keras
-preprocessing layers inside the training model (`augmentation()`), applied to whole batches, on the
+Everything runs with AUTOTUNE parallelism. Augmentation is not done here: it is one Keras
+preprocessing layer inside the training model (`augmentation()`), applied to whole batches, on the
 GPU where there is one. An empty path stands for a blank (white) image: see `check_images`.
 """
 from __future__ import annotations
@@ -165,18 +165,10 @@ def image_dataset(paths, image_size: int, batch_size: int = 32, labels=None, n_c
 
 def augmentation(seed: int | None = None, flip: bool = True, shift: float = 0.1, rotation_deg: float = 10.0,
                  zoom: float = 0.1):
-    """The seed's augmentations as Keras layers: horizontal flip, shift, rotation, zoom. They run on
-    whole batches, only in training (inference passes images through)."""
-    import keras
-    from keras import layers
+    """The seed's augmentations (horizontal flip, shift, rotation, zoom) as one Keras layer that composes
+    them into a single affine transform per image and resamples each batch once (challenge/augment.py).
+    Active only in training; inference passes images through."""
+    from challenge.augment import RandomAffine
 
-    steps = []
-    if flip:
-        steps.append(layers.RandomFlip("horizontal", seed=seed))
-    if shift:
-        steps.append(layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=seed))
-    if rotation_deg:
-        steps.append(layers.RandomRotation(rotation_deg / 360.0, fill_mode="nearest", seed=seed))
-    if zoom:
-        steps.append(layers.RandomZoom(zoom, fill_mode="nearest", seed=seed))
-    return keras.Sequential(steps, name="augmentation")
+    return RandomAffine(flip=flip, shift=shift, rotation_deg=rotation_deg, zoom=zoom, seed=seed,
+                        name="augmentation")

@@ -48,6 +48,7 @@ DEFAULTS = {
     "loss": "crossentropy",
     "class_weight": "none",
     "batch_size": 128,
+    "steps_per_execution": 8,  # the head's steps are tiny: run 8 per graph call
     "epochs": 40,
     "patience": 6,
     "finetune_epochs": 0,

@@ -44,7 +44,9 @@ def classification_head(x, hp: dict, n_classes: int):
 
 def compile_model(model: keras.Model, hp: dict) -> keras.Model:
     model.compile(optimizer=optimizer_for(hp["optimizer"], hp["learning_rate"]),
-                  loss=loss_for(hp["loss"]), metrics=[weighted_f1_metric()])
+                  loss=loss_for(hp["loss"]), metrics=[weighted_f1_metric()],
+                  # several batches per graph call: on CPU a small model's steps are mostly call overhead
+                  steps_per_execution=hp.get("steps_per_execution", 1))
     return model
 
 

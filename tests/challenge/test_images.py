@@ -69,3 +69,33 @@ def test_augmentation_changes_images_only_in_training():
     layer = augmentation(seed=1)
     assert np.allclose(layer(images, training=False), images)
     assert not np.allclose(layer(images, training=True), images)
+
+
+def test_random_affine_flip_only_gives_each_image_or_its_mirror():
+    from challenge.augment import RandomAffine
+
+    images = np.random.default_rng(0).uniform(0, 1, (16, 8, 8, 3)).astype("float32")
+    out = np.asarray(RandomAffine(shift=0, rotation_deg=0, zoom=0, seed=3)(images, training=True))
+    same = np.isclose(out, images, atol=1e-5).all(axis=(1, 2, 3))
+    mirrored = np.isclose(out, images[:, :, ::-1], atol=1e-5).all(axis=(1, 2, 3))
+    assert (same | mirrored).all()
+    assert same.any() and mirrored.any()  # both outcomes occur in 16 coin flips with this seed
+
+
+def test_random_affine_shift_moves_content_and_survives_saving(tmp_path):
+    import keras
+
+    from challenge.augment import RandomAffine
+
+    image = np.zeros((1, 21, 21, 1), "float32")
+    image[0, 10, 10, 0] = 1.0  # one bright pixel in the centre
+    layer = RandomAffine(flip=False, shift=0.3, rotation_deg=0, zoom=0, interpolation="nearest", seed=0)
+    moved = [np.argwhere(np.asarray(layer(image, training=True))[0, ..., 0] > 0.5) for _ in range(5)]
+    assert any(len(m) and tuple(m[0]) != (10, 10) for m in moved)
+
+    inputs = keras.Input((21, 21, 1))
+    model = keras.Model(inputs, layer(inputs))
+    model.save(tmp_path / "m.keras")
+    restored = keras.models.load_model(tmp_path / "m.keras")
+    assert restored.layers[-1].get_config()["shift"] == 0.3
+    assert np.allclose(restored.predict(image, verbose=0), image)  # inference: unchanged
