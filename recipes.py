@@ -37,10 +37,11 @@ RECIPES: dict[str, dict] = {
         "stack": "lgbm",
     },
     "images": {
-        "description": "image only: EfficientNet-Lite0 features + head (128 px) and cnn_small, LightGBM stack",
+        "description": "image only: EfficientNet-Lite0 multi-level features + head (128 px) and a two-convs-per-"
+                       "block cnn_small, LightGBM stack",
         "models": [
             {"name": "effnet_lite0", "model": "effnet_lite0", "set": {"image_size": 128}},
-            {"name": "cnn_small", "model": "cnn_small", "set": {"epochs": 15}},
+            {"name": "cnn_small", "model": "cnn_small", "set": {"convs_per_block": 2, "epochs": 20}},
         ],
         "stack": "lgbm",
     },

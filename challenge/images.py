@@ -19,6 +19,7 @@ from challenge.errors import DataError
 
 BLANK = ""  # the path given to an image that is replaced by a blank one
 BLANK_VALUE = 255  # white, like the background of product photos
+BACKGROUND_THRESHOLD = 240  # crop_to_content: a pixel with every channel >= this is background
 SHOWN_IN_ERROR = 30
 
 
@@ -99,9 +100,30 @@ def decode_ratio(paths, image_size: int, sample: int = 16) -> int:
     return max([r for r in (1, 2, 4, 8) if short // r >= image_size] or [1])
 
 
-def load_image(path, image_size: int, ratio: int = 1):
+def crop_to_content(image, threshold: int = BACKGROUND_THRESHOLD):
+    """The smallest square around the pixels that are not near-white background (a product shot on
+    white, an icon centred on a white canvas), kept inside the image; the whole image when it is all
+    background. A square keeps the aspect ratio when the crop is resized."""
+    import tensorflow as tf
+
+    content = tf.reduce_any(image < threshold, axis=-1)
+    rows, cols = tf.where(tf.reduce_any(content, axis=1))[:, 0], tf.where(tf.reduce_any(content, axis=0))[:, 0]
+    height, width = tf.shape(image, out_type=tf.int64)[0], tf.shape(image, out_type=tf.int64)[1]
+
+    def square():
+        top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        side = tf.minimum(tf.maximum(bottom - top, right - left), tf.minimum(height, width))
+        y = tf.clip_by_value((top + bottom - side) // 2, 0, height - side)
+        x = tf.clip_by_value((left + right - side) // 2, 0, width - side)
+        return image[y:y + side, x:x + side]
+
+    return tf.cond(tf.size(rows) > 0, square, lambda: image)
+
+
+def load_image(path, image_size: int, ratio: int = 1, crop: bool = False):
     """One file -> (image_size, image_size, 3) uint8. JPEGs are decoded at 1/ratio scale; other
-    formats (a PNG saved as .jpg) fully; an empty path gives a blank image."""
+    formats (a PNG saved as .jpg) fully; an empty path gives a blank image. crop: cut the white
+    margins away first (`crop_to_content`)."""
     import tensorflow as tf
 
     def decode():
@@ -112,6 +134,8 @@ def load_image(path, image_size: int, ratio: int = 1):
             lambda: tf.io.decode_jpeg(data, channels=3, ratio=ratio, dct_method="INTEGER_FAST"),
             lambda: tf.io.decode_image(data, channels=3, expand_animations=False),
         )
+        if crop:
+            image = crop_to_content(image)
         image = tf.image.resize(image, (image_size, image_size))
         return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
 
@@ -125,21 +149,22 @@ def load_image(path, image_size: int, ratio: int = 1):
 
 def image_dataset(paths, image_size: int, batch_size: int = 32, labels=None, n_classes: int | None = None,
                   preprocess: Callable | None = None, shuffle_seed: int | None = None,
-                  cache: bool | str = False, ratio: int | None = None, flip: bool = False):
+                  cache: bool | str = False, ratio: int | None = None, flip: bool = False, crop: bool = False):
     """Batches of float32 images (after `preprocess`), with one-hot labels when `labels` is given.
 
     cache: True keeps the decoded uint8 images in memory after the first epoch, a path caches them
     in files there; either way later epochs skip reading and decoding. flip: mirror every image
-    (test-time augmentation). ratio: JPEG scale-down; None picks it from the files.
+    (test-time augmentation). ratio: JPEG scale-down; None picks it from the files (full scale when
+    cropping, since the crop is smaller than the file). crop: cut white margins (`crop_to_content`).
     """
     import keras
     import tensorflow as tf
 
     paths = np.asarray(paths, dtype=object).astype(str)
     if ratio is None:
-        ratio = decode_ratio(paths, image_size)
+        ratio = 1 if crop else decode_ratio(paths, image_size)
     ds = tf.data.Dataset.from_tensor_slices(paths)
-    ds = ds.map(lambda p: load_image(p, image_size, ratio), num_parallel_calls=tf.data.AUTOTUNE,
+    ds = ds.map(lambda p: load_image(p, image_size, ratio, crop), num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=True)
     if labels is not None:
         onehot = keras.utils.to_categorical(np.asarray(labels), n_classes).astype("float32")

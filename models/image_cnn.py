@@ -28,6 +28,7 @@ DEFAULTS = {
     "rotation_deg": 0.0,
     "zoom": 0.0,
     "tta": True,
+    "crop_background": False,  # cut white margins before resizing (challenge.images.crop_to_content)
     "bad_images": "error",
     "optimizer": "adam",
     "learning_rate": 2e-3,
@@ -88,16 +89,18 @@ def train_cnn_fold(data: FoldData, hp: dict) -> FoldOutput:
 
     keras.utils.set_random_seed(data.seed)
     model = compile_model(build_cnn_small(hp, data.n_classes, size, seed=data.seed), hp)
+    crop = hp["crop_background"]
     train_ds = image_dataset(train_paths, size, batch, labels=data.y_train, n_classes=data.n_classes,
-                             shuffle_seed=data.seed, cache=True)
-    val_ds = image_dataset(val_paths, size, batch, labels=data.y_val, n_classes=data.n_classes, cache=True)
+                             shuffle_seed=data.seed, cache=True, crop=crop)
+    val_ds = image_dataset(val_paths, size, batch, labels=data.y_val, n_classes=data.n_classes, cache=True,
+                           crop=crop)
     history = model.fit(train_ds, validation_data=val_ds, epochs=hp["epochs"],
                         class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
                         callbacks=standard_callbacks(data.fold_dir, hp), verbose=data.verbose)
     embed = embedding_model(model)
     out = {}
     for k, p in (("val", val_paths), ("test", test_paths)):
-        views = [image_dataset(p, size, 256, flip=f) for f in ([False, True] if hp["tta"] else [False])]
+        views = [image_dataset(p, size, 256, flip=f, crop=crop) for f in ([False, True] if hp["tta"] else [False])]
         out[f"{k}_probs"] = np.mean([model.predict(v, verbose=0) for v in views], axis=0)
         out[f"{k}_embed"] = np.mean([embed.predict(v, verbose=0) for v in views], axis=0)
     info = {"epochs_run": len(history.epoch), "seconds": round(time.time() - started, 1),

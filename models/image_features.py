@@ -18,9 +18,11 @@ from tqdm.auto import tqdm
 from folds.atomic import locked, save_json
 
 
-def cache_key(backbone: str, image_size: int, paths, flip: bool = False, weights: str = "imagenet") -> str:
+def cache_key(backbone: str, image_size: int, paths, flip: bool = False, weights: str = "imagenet",
+              multilevel: bool = False, crop: bool = False) -> str:
     digest = hashlib.sha256("\n".join(paths).encode()).hexdigest()[:16]
-    return f"{backbone}-{weights or 'random'}-{image_size}px{'-flip' if flip else ''}-{len(paths)}-{digest}"
+    variant = f"{image_size}px{'-multilevel' if multilevel else ''}{'-crop' if crop else ''}{'-flip' if flip else ''}"
+    return f"{backbone}-{weights or 'random'}-{variant}-{len(paths)}-{digest}"
 
 
 class FeatureTable:
@@ -36,31 +38,36 @@ class FeatureTable:
 
 def extract_features(backbone, image_size: int, paths, batch_size: int = 64, flip: bool = False,
                      cache_dir: str | Path = "cache", weights: str | None = "imagenet",
-                     verbose: int = 1) -> FeatureTable:
-    """Pooled features of every image in `paths` (duplicates allowed), from the cache when there."""
+                     verbose: int = 1, multilevel: bool = False, crop: bool = False) -> FeatureTable:
+    """Pooled features of every image in `paths` (duplicates allowed), from the cache when there.
+    multilevel: also the pooled intermediate levels of the backbone (Backbone.levels); crop: white
+    margins cut away first (challenge.images.crop_to_content)."""
     unique = sorted({str(p) for p in paths})
-    key = cache_key(backbone.name, image_size, unique, flip, weights)
+    key = cache_key(backbone.name, image_size, unique, flip, weights, multilevel, crop)
     folder = Path(cache_dir) / "features"
     target = folder / f"{key}.npy"
     folder.mkdir(parents=True, exist_ok=True)
     with locked(folder / f".{key}.lock"):  # two folds started at once extract once
         if not target.is_file():
-            _extract_to(target, backbone, image_size, unique, batch_size, flip, cache_dir, weights, verbose)
+            _extract_to(target, backbone, image_size, unique, batch_size, flip, cache_dir, weights, verbose,
+                        multilevel, crop)
             save_json(folder / f"{key}.json", {"backbone": backbone.name, "image_size": image_size,
-                                               "flip": flip, "weights": weights, "images": len(unique)})
+                                               "flip": flip, "weights": weights, "multilevel": multilevel,
+                                               "crop": crop, "images": len(unique)})
     return FeatureTable(unique, np.load(target, mmap_mode="r"), target)
 
 
-def _extract_to(target: Path, backbone, image_size, paths, batch_size, flip, cache_dir, weights, verbose):
+def _extract_to(target: Path, backbone, image_size, paths, batch_size, flip, cache_dir, weights, verbose,
+                multilevel=False, crop=False):
     import keras
 
     from challenge.images import image_dataset
 
-    model = backbone.build(image_size, weights=weights, cache_dir=cache_dir)
+    model = backbone.build(image_size, weights=weights, cache_dir=cache_dir, multilevel=multilevel)
     partial = target.with_name(f".{target.stem}.{os.getpid()}.npy")
     out = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32,
                                     shape=(len(paths), int(model.output.shape[-1])))
-    ds = image_dataset(paths, image_size, batch_size, preprocess=backbone.preprocess, flip=flip)
+    ds = image_dataset(paths, image_size, batch_size, preprocess=backbone.preprocess, flip=flip, crop=crop)
     row = 0
     with tqdm(total=len(paths), desc=f"{backbone.name} features {image_size}px{' flipped' if flip else ''}",
               unit="img", disable=verbose == 0) as bar:

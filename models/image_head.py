@@ -10,9 +10,16 @@ from keras import layers
 from models.keras_fold import EMBEDDING_LAYER
 
 
-def build_head(hp: dict, n_classes: int, n_features: int) -> keras.Model:
+def build_head(hp: dict, n_classes: int, n_features: int, x_train: np.ndarray | None = None) -> keras.Model:
+    """With hp["standardize"] and the training features given, a Normalization layer adapted to them
+    comes first: multi-level features mix channels whose scales differ tenfold."""
     features = keras.Input((n_features,), name="features")
-    x = layers.Dropout(hp["input_dropout"])(features) if hp["input_dropout"] else features
+    x = features
+    if hp.get("standardize") and x_train is not None:
+        normalize = layers.Normalization(name="standardize")
+        normalize.adapt(np.asarray(x_train, dtype=np.float32))
+        x = normalize(x)
+    x = layers.Dropout(hp["input_dropout"])(x) if hp["input_dropout"] else x
     units = hp["head_units"]
     units = [int(u) for u in units.split(",")] if isinstance(units, str) else list(units)
     for i, width in enumerate(units):

@@ -37,6 +37,9 @@ DEFAULTS = {
     "cache_dir": "cache",
     "bad_images": "error",  # or "blank": replace missing/unreadable images by a blank one, and count them
     "extract_batch_size": 64,
+    "multilevel": False,  # also pool intermediate stages (Backbone.levels) into the features
+    "standardize": False,  # the head starts with a Normalization layer adapted to the training features
+    "crop_background": False,  # cut white margins before resizing (product shots, icons on a canvas)
     "head_units": [1024, 512],
     "batch_norm": True,
     "dropout": 0.3,
@@ -83,7 +86,8 @@ def train_transfer_fold(backbone_name: str, data: FoldData, hp: dict) -> FoldOut
 
     def features(flip: bool):
         return extract_features(backbone, size, paths, hp["extract_batch_size"], flip=flip,
-                                cache_dir=hp["cache_dir"], weights=weights, verbose=data.verbose)
+                                cache_dir=hp["cache_dir"], weights=weights, verbose=data.verbose,
+                                multilevel=hp["multilevel"], crop=hp["crop_background"])
 
     plain = features(False)
     mirrored = features(True) if hp["flip_train"] or hp["tta"] else None
@@ -94,7 +98,7 @@ def train_transfer_fold(backbone_name: str, data: FoldData, hp: dict) -> FoldOut
     set_precision(hp["mixed_precision"])
     keras.utils.set_random_seed(data.seed)
     with distribution_scope(hp["strategy"]):
-        head = compile_model(build_head(hp, data.n_classes, x_train.shape[1]), hp)
+        head = compile_model(build_head(hp, data.n_classes, x_train.shape[1], x_train), hp)
     head.fit(feature_dataset(x_train, y_train, data.n_classes, hp["batch_size"], shuffle_seed=data.seed),
              validation_data=feature_dataset(plain.rows(val_paths), data.y_val, data.n_classes, hp["batch_size"]),
              epochs=hp["epochs"], class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
@@ -129,7 +133,7 @@ def finetune(backbone, head: keras.Model, data: FoldData, hp: dict, train_paths,
     Returns the tuned backbone (sharing weights with the model) and the epochs run."""
     size = int(hp["image_size"])
     with distribution_scope(hp["strategy"]):
-        net = backbone.build(size, weights=_weights(hp), cache_dir=hp["cache_dir"])
+        net = backbone.build(size, weights=_weights(hp), cache_dir=hp["cache_dir"], multilevel=hp["multilevel"])
         net.trainable = True
         for layer in net.layers[:-hp["finetune_layers"]] if hp["finetune_layers"] else net.layers:
             layer.trainable = False
@@ -143,10 +147,12 @@ def finetune(backbone, head: keras.Model, data: FoldData, hp: dict, train_paths,
         model.compile(optimizer=optimizer_for(hp["optimizer"], hp["finetune_learning_rate"]),
                       loss=loss_for(hp["loss"]), metrics=[weighted_f1_metric()])
     batch = hp["finetune_batch_size"]
+    crop = hp["crop_background"]
     train_ds = image_dataset(train_paths, size, batch, labels=data.y_train, n_classes=data.n_classes,
-                             preprocess=backbone.preprocess, shuffle_seed=data.seed, cache=hp["cache_images"])
+                             preprocess=backbone.preprocess, shuffle_seed=data.seed, cache=hp["cache_images"],
+                             crop=crop)
     val_ds = image_dataset(val_paths, size, batch, labels=data.y_val, n_classes=data.n_classes,
-                           preprocess=backbone.preprocess, cache=hp["cache_images"])
+                           preprocess=backbone.preprocess, cache=hp["cache_images"], crop=crop)
     history = model.fit(train_ds, validation_data=val_ds, epochs=hp["finetune_epochs"],
               class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
               callbacks=standard_callbacks(Path(data.fold_dir) / "finetune",
@@ -156,7 +162,8 @@ def finetune(backbone, head: keras.Model, data: FoldData, hp: dict, train_paths,
 
 
 def _net_features(net, paths, size, preprocess, hp, flip: bool) -> np.ndarray:
-    ds = image_dataset(paths, size, hp["extract_batch_size"], preprocess=preprocess, flip=flip)
+    ds = image_dataset(paths, size, hp["extract_batch_size"], preprocess=preprocess, flip=flip,
+                       crop=hp["crop_background"])
     return np.concatenate([np.asarray(net(batch, training=False)) for batch in ds])
 
 
@@ -177,7 +184,10 @@ def _register(backbone_name: str, description: str, **overrides) -> None:
     ))
 
 
-_register("effnet_lite0", "EfficientNet-Lite0 (ImageNet weights offline) features + [1024, 512] head")
+# Lite0 pools four intermediate stages next to its last layer, standardised, with a more
+# regularised head: on fashion-public fold 0, 0.917 against 0.897 for the last layer alone.
+_register("effnet_lite0", "EfficientNet-Lite0 (ImageNet weights offline) multi-level features + [1024, 512] head",
+          multilevel=True, standardize=True, dropout=0.5, input_dropout=0.3)
 _register("vgg16", "keras.applications VGG16 (ImageNet download) features + head")
 _register("resnet50", "keras.applications ResNet50 (ImageNet download) features + head")
 _register("xception", "keras.applications Xception (ImageNet download) features + head", image_size=299)

@@ -22,6 +22,9 @@ STAGES = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3)
 BN_EPSILON = 1e-3
 BN_MOMENTUM = 0.99  # torch's momentum 0.01
 FEATURES = 1280
+# The outputs of stages 3-6 as the next block sees them (expanded 6x, ReLU6): 240 + 480 + 672 + 1152
+# channels, pooled by Backbone.build(multilevel=True).
+LEVELS = ("block5_expand_relu6", "block8_expand_relu6", "block11_expand_relu6", "block15_expand_relu6")
 DEFAULT_SIZE = 224
 
 

@@ -99,3 +99,30 @@ def test_random_affine_shift_moves_content_and_survives_saving(tmp_path):
     restored = keras.models.load_model(tmp_path / "m.keras")
     assert restored.layers[-1].get_config()["shift"] == 0.3
     assert np.allclose(restored.predict(image, verbose=0), image)  # inference: unchanged
+
+
+def test_crop_to_content_cuts_white_margins_into_a_square():
+    from challenge.images import crop_to_content
+
+    canvas = np.full((100, 60, 3), 255, np.uint8)
+    canvas[10:30, 40:50] = (200, 0, 0)  # a 20x10 red box on white
+    crop = np.asarray(crop_to_content(canvas))
+    assert crop.shape == (20, 20, 3)  # the longer side of the box, square
+    assert (crop[:, :, 1] == 0).sum() == 200  # the whole box is inside
+    blank = np.full((50, 40, 3), 252, np.uint8)  # all background (JPEG-ish white): left as it is
+    assert np.asarray(crop_to_content(blank)).shape == (50, 40, 3)
+    canvas[:, 0:2] = 0  # content from top to bottom along the left edge: the square is the width
+    assert np.asarray(crop_to_content(canvas)).shape == (60, 60, 3)
+
+
+def test_image_dataset_crops_when_asked(tmp_path):
+    from PIL import Image
+
+    from challenge.images import image_dataset
+
+    canvas = np.full((200, 200, 3), 255, np.uint8)
+    canvas[80:120, 80:120] = (0, 0, 255)
+    Image.fromarray(canvas).save(tmp_path / "icon.jpg", quality=95)
+    plain = next(iter(image_dataset([str(tmp_path / "icon.jpg")], 20)))[0].numpy()
+    cropped = next(iter(image_dataset([str(tmp_path / "icon.jpg")], 20, crop=True)))[0].numpy()
+    assert plain[0, 0].min() > 240 and cropped[0, 0, 2] > 200 and cropped[0, 0, 0] < 60  # corner: white vs blue

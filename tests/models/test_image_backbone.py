@@ -62,3 +62,26 @@ def test_every_backbone_is_a_registered_model():
     from models import REGISTRY
 
     assert set(BACKBONES) <= set(REGISTRY) and REGISTRY["effnet_lite0"].inputs == "image"
+
+
+@pytest.mark.parametrize("name, level_channels", [
+    ("effnet_lite0", 240 + 480 + 672 + 1152), ("mobilenet_v2", 192 + 384 + 576 + 960),
+    ("efficientnet_b0", 240 + 480 + 672 + 1152)])
+def test_multilevel_features_put_pooled_stages_before_the_last_layer(name, level_channels):
+    import keras
+
+    backbone = get_backbone(name)
+    net = backbone.build(64, weights=None, multilevel=True)
+    images = backbone.preprocess(np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype("float32"))
+    features = np.asarray(net(images))
+    assert features.shape == (2, level_channels + backbone.features)
+    last = keras.Model(net.inputs, net.get_layer("multilevel").input[-1])  # the plain pooled features
+    assert np.allclose(features[:, level_channels:], np.asarray(last(images)), atol=1e-5)
+    assert np.abs(features[:, :level_channels]).std() > 0  # the levels carry signal, not padding
+
+
+def test_multilevel_is_refused_where_no_levels_are_defined():
+    from challenge import DataError
+
+    with pytest.raises(DataError, match="multilevel=false"):
+        get_backbone("vgg16").build(32, weights=None, multilevel=True)

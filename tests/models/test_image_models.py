@@ -32,8 +32,9 @@ def test_effnet_lite0_writes_folds_like_text_models(image_run):
     assert store.metrics()["oof"]["accuracy"] > 0.5
     # One extraction for both folds: the plain and the mirrored features of all 360 images.
     cached = sorted(p.name for p in (root / "cache" / "features").glob("*.npy"))
-    assert len(cached) == 2 and all("-32px" in name and "-360-" in name for name in cached)
-    assert np.load(root / "cache" / "features" / cached[0], mmap_mode="r").shape == (360, 1280)
+    assert len(cached) == 2 and all("-32px-multilevel" in name and "-360-" in name for name in cached)
+    # Lite0's default: four pooled intermediate stages (2,544 channels) before its 1,280 pooled features.
+    assert np.load(root / "cache" / "features" / cached[0], mmap_mode="r").shape == (360, 2544 + 1280)
 
 
 def test_a_second_head_reuses_the_cached_features(image_run):
@@ -81,3 +82,17 @@ def test_finetuning_phase_trains_the_backbone_end_to_end(demo_dir, image_run, tm
     fold = RunDir(tmp_path / "r").model("effnet_lite0").fold_dir(0)
     assert (fold / "finetune" / "history.csv").is_file() and (fold / "finetune" / "model.keras").is_file()
     assert np.load(fold / "val_probs.npy").shape == (150, 6)
+
+
+def test_head_standardises_features_with_training_statistics():
+    from models.image_head import build_head
+    from models.image_transfer import DEFAULTS
+
+    rng = np.random.default_rng(0)
+    x_train = rng.normal(0, 1, (200, 6)) * np.array([0.01, 0.1, 1, 10, 100, 1000]) + 5
+    head = build_head({**DEFAULTS, "standardize": True, "head_units": [8]}, 3, 6, x_train)
+    normalise = head.get_layer("standardize")
+    scaled = np.asarray(normalise(x_train.astype("float32")))
+    assert np.allclose(scaled.mean(0), 0, atol=1e-3) and np.allclose(scaled.std(0), 1, atol=1e-2)
+    plain = build_head({**DEFAULTS, "standardize": False, "head_units": [8]}, 3, 6, x_train)
+    assert "standardize" not in [layer.name for layer in plain.layers]
