@@ -92,7 +92,7 @@ def main(argv=None) -> dict | None:
     args = build_parser().parse_args(argv)
     from folds.store import RunDir
     from models import get_model, resolve_hparams
-    from models.cross_validate import cross_validate
+    from models.core.cross_validate import cross_validate
 
     spec = get_model(args.model)
     overrides = read_hparams_file(args.hparams) if args.hparams else {}

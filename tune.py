@@ -65,7 +65,7 @@ def main(argv=None) -> dict | None:
     from folds.atomic import save_json, save_text
     from folds.store import RunDir
     from models import get_model, resolve_hparams
-    from models import tuning
+    from models.core import tuning
 
     spec = get_model(args.model)
     tuning.searched_names(spec)  # refuses a model without a search space

@@ -103,10 +103,10 @@ def head_vs_backbone(paths, size, batch) -> dict:
     import keras
 
     from challenge.images import image_dataset
-    from models.backbones import get_backbone
-    from models.image_head import build_head, feature_dataset
-    from models.image_transfer import DEFAULTS
-    from models.keras_fold import compile_model
+    from models.image.backbones import get_backbone
+    from models.image.image_head import build_head, feature_dataset
+    from models.image.image_transfer import DEFAULTS
+    from models.core.keras_fold import compile_model
 
     backbone = get_backbone("effnet_lite0")
     net = backbone.build(size, cache_dir=tempfile.mkdtemp())
@@ -135,8 +135,8 @@ def head_vs_backbone(paths, size, batch) -> dict:
 def extraction_memory(paths, size) -> dict:
     """Peak resident memory (MB) of extract_features in a fresh process, at three dataset sizes: flat
     means it levels off (TensorFlow and tf.data buffers) instead of growing with the images."""
-    code = ("import json, resource, sys, tempfile; from models.backbones import get_backbone; "
-            "from models.image_features import extract_features; paths = json.load(open(sys.argv[1])); "
+    code = ("import json, resource, sys, tempfile; from models.image.backbones import get_backbone; "
+            "from models.image.image_features import extract_features; paths = json.load(open(sys.argv[1])); "
             f"extract_features(get_backbone('effnet_lite0'), {size}, paths, 64, cache_dir=tempfile.mkdtemp(), "
             "verbose=0); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
     out = {}

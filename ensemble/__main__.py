@@ -117,7 +117,7 @@ def fusion_inputs(run, args, names, inputs):
     import numpy as np
 
     from ensemble.fusion import DEFAULTS, fusion_fit_predict_factory, load_embeddings
-    from models.registry import ModelSpec, resolve_hparams
+    from models.core.registry import ModelSpec, resolve_hparams
 
     overrides = dict(pair.split("=", 1) for pair in args.set if "=" in pair)
     hp = resolve_hparams(ModelSpec("fusion", "embeddings", DEFAULTS, train_fold=None), overrides)

@@ -37,7 +37,7 @@ DEFAULTS = {
     "batch_size": 64,
     "epochs": 100,
     "patience": 10,
-    "class_weight": "sqrt",  # none | balanced | sqrt (models.metrics.class_weights)
+    "class_weight": "sqrt",  # none | balanced | sqrt (models.core.metrics.class_weights)
     "stop_fraction": 0.15,  # share of the training rows that drives early stopping
     "probabilities": False,  # also feed each model's OOF probabilities as a block
     "align": True,  # rotate every fold's embedding space onto fold 0's (see the module docstring)
@@ -110,7 +110,7 @@ def build_fusion(widths: list[int], n_classes: int, hp: dict, x_train_blocks: li
     import keras
     from keras import layers
 
-    from models.metrics import weighted_f1_metric
+    from models.core.metrics import weighted_f1_metric
 
     inputs, branches = [], []
     for i, (width, block) in enumerate(zip(widths, x_train_blocks)):
@@ -141,7 +141,7 @@ def fusion_fit_predict_factory(widths: list[int], hp: dict | None = None):
         import keras
 
         from ensemble.cross_fit import FitResult
-        from models.metrics import MONITOR, class_weights
+        from models.core.metrics import MONITOR, class_weights
 
         keras.utils.set_random_seed(seed)
         counts = np.bincount(y, minlength=n_classes)

@@ -1,9 +1,9 @@
 """The model registry. Importing this package registers every model module listed below."""
-from models.registry import REGISTRY, FoldData, ModelSpec, get_model, register, resolve_hparams
+from models.core.registry import REGISTRY, FoldData, ModelSpec, get_model, register, resolve_hparams
 
 # Each module registers its models on import; add a new module here.
-from models import tfidf, text_rnn  # noqa: E402,F401
-from models import text_cnn, text_transformer, keras_hub_text  # noqa: E402,F401
-from models import image_cnn, image_transfer  # noqa: E402,F401
+from models.text import tfidf, text_rnn  # noqa: E402,F401
+from models.text import text_cnn, text_transformer, keras_hub_text  # noqa: E402,F401
+from models.image import image_cnn, image_transfer  # noqa: E402,F401
 
 __all__ = ["REGISTRY", "FoldData", "ModelSpec", "get_model", "register", "resolve_hparams"]

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.backbones import BACKBONES, get_backbone
-from models.backbones.effnet_lite0 import converted_weights, effnet_lite0, preprocess, torch_weights_path
-from models.backbones.torch_pickle import LEGACY_MAGIC, load_legacy_state_dict
+from models.image.backbones import BACKBONES, get_backbone
+from models.image.backbones.effnet_lite0 import converted_weights, effnet_lite0, preprocess, torch_weights_path
+from models.image.backbones.torch_pickle import LEGACY_MAGIC, load_legacy_state_dict
 
 CATS = range(281, 286)  # ImageNet: tabby, tiger cat, Persian, Siamese, Egyptian cat
 ESPRESSO = 967

@@ -85,8 +85,8 @@ def test_finetuning_phase_trains_the_backbone_end_to_end(demo_dir, image_run, tm
 
 
 def test_head_standardises_features_with_training_statistics():
-    from models.image_head import build_head
-    from models.image_transfer import DEFAULTS
+    from models.image.image_head import build_head
+    from models.image.image_transfer import DEFAULTS
 
     rng = np.random.default_rng(0)
     x_train = rng.normal(0, 1, (200, 6)) * np.array([0.01, 0.1, 1, 10, 100, 1000]) + 5

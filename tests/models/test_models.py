@@ -4,7 +4,7 @@ import pytest
 
 from challenge import DataError
 from models import REGISTRY, FoldData, get_model, resolve_hparams
-from models.metrics import class_weights, soft_f1_loss
+from models.core.metrics import class_weights, soft_f1_loss
 
 
 def test_registry_holds_the_text_models():

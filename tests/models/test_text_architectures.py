@@ -6,8 +6,8 @@ import pytest
 
 from challenge.cli import load_data
 from models import FoldData, get_model, resolve_hparams
-from models.cross_validate import model_inputs
-from models.text_inputs import TWO_FIELDS, text_dataset
+from models.core.cross_validate import model_inputs
+from models.text.text_inputs import TWO_FIELDS, text_dataset
 
 WORDS = [["piscine", "pompe", "filtre"], ["chat", "chien", "litière"], ["livre", "roman", "tome"]]
 NOISE = ["article", "lot", "neuf", "taille", "couleur"]

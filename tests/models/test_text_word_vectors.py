@@ -7,7 +7,7 @@ from keras import layers
 
 from challenge import DataError
 from models import FoldData, get_model, resolve_hparams
-from models.word_vectors import embedding_matrix, load_table, read_vec_file, word_embedding
+from models.text.word_vectors import embedding_matrix, load_table, read_vec_file, word_embedding
 
 VECTORS = {"piscine": [1.0, 0.0, 0.0, 0.5], "pompe": [0.9, 0.1, 0.0, 0.5], "chat": [0.0, 1.0, 0.0, -0.5],
            "chien": [0.1, 0.9, 0.0, -0.5], "livre": [0.0, 0.0, 1.0, 0.0], "roman": [0.0, 0.1, 0.9, 0.0]}

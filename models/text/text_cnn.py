@@ -14,10 +14,10 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from models.keras_fold import classification_head, train_keras_fold
-from models.registry import ModelSpec, register
-from models.text_inputs import columns, is_two_inputs, text_dataset, text_inputs
-from models.word_vectors import word_embedding
+from models.core.keras_fold import classification_head, train_keras_fold
+from models.core.registry import ModelSpec, register
+from models.text.text_inputs import columns, is_two_inputs, text_dataset, text_inputs
+from models.text.word_vectors import word_embedding
 
 DEFAULTS = {
     "text_fields": "designation|description",

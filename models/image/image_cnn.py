@@ -11,9 +11,9 @@ from keras import layers
 
 from challenge.images import augmentation, check_images, image_dataset
 from folds.store import FoldOutput
-from models.keras_fold import classification_head, compile_model, embedding_model
-from models.metrics import class_weights, standard_callbacks
-from models.registry import FoldData, ModelSpec, register
+from models.core.keras_fold import classification_head, compile_model, embedding_model
+from models.core.metrics import class_weights, standard_callbacks
+from models.core.registry import FoldData, ModelSpec, register
 
 DEFAULTS = {
     "image_size": 0,  # 0: the images' own size (read from the first file), capped at max_image_size

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from challenge.reader import ChallengeData
 from challenge.text import clean_corpus, product_text
 from folds.store import RunDir
-from models.registry import FoldData, ModelSpec
+from models.core.registry import FoldData, ModelSpec
 
 
 @dataclass
@@ -23,7 +23,7 @@ class ModelInputs:
 def model_inputs(spec: ModelSpec, hp: dict, data: ChallengeData) -> ModelInputs:
     """What the model reads: cleaned text for text models, image paths for image models."""
     if spec.inputs == "text":
-        # "designation|description": two inputs, one column each (see models/text_inputs.py)
+        # "designation|description": two inputs, one column each (see models/text/text_inputs.py)
         columns = [clean_corpus(product_text(data.train, fields), [product_text(data.test, fields)],
                                 use_stopwords=hp["stopwords"], drop_frequent=hp["drop_frequent"])
                    for fields in hp["text_fields"].split("|")]

@@ -12,9 +12,9 @@ import numpy as np
 import tensorflow as tf
 
 from folds.store import FoldOutput
-from models.metrics import (class_weights, loss_for, optimizer_for, standard_callbacks,
+from models.core.metrics import (class_weights, loss_for, optimizer_for, standard_callbacks,
                             weighted_f1_metric)
-from models.registry import FoldData
+from models.core.registry import FoldData
 
 EMBEDDING_LAYER = "penultimate"
 

@@ -19,9 +19,9 @@ import tensorflow as tf
 from keras import layers, ops
 
 from challenge.errors import DataError
-from models.keras_fold import classification_head, text_dataset, train_keras_fold
-from models.registry import FoldData, ModelSpec, register
-from models.text_cnn import adapted_vectorizer
+from models.core.keras_fold import classification_head, text_dataset, train_keras_fold
+from models.core.registry import FoldData, ModelSpec, register
+from models.text.text_cnn import adapted_vectorizer
 
 DEFAULTS = {
     "text_fields": "designation+description",

@@ -3,7 +3,7 @@
 Keras Tuner has no cross-validation of its own, so `FoldTuner.run_trial` trains the trial's
 configuration on each requested fold of the run's folds.csv and reports the mean of the folds' best
 validation weighted F1 (`val_weighted_f1`) as the trial's objective. Keras models with a `build`
-are trained with the pieces of `models.keras_fold` (no test predictions, no model file); models
+are trained with the pieces of `models.core.keras_fold` (no test predictions, no model file); models
 without one (the scikit-learn `tfidf`, image models with their own fold training) are trained with
 their spec's `train_fold` and their validation probabilities scored the same way.
 
@@ -32,10 +32,10 @@ from challenge.errors import DataError
 from challenge.reader import ChallengeData
 from folds.atomic import save_json
 from folds.scoring import score
-from models.cross_validate import ModelInputs, model_inputs
-from models.keras_fold import compile_model, text_dataset
-from models.metrics import MONITOR, class_weights, standard_callbacks
-from models.registry import FoldData, ModelSpec, resolve_hparams
+from models.core.cross_validate import ModelInputs, model_inputs
+from models.core.keras_fold import compile_model, text_dataset
+from models.core.metrics import MONITOR, class_weights, standard_callbacks
+from models.core.registry import FoldData, ModelSpec, resolve_hparams
 
 TUNERS = ("random", "bayesian", "hyperband")
 OBJECTIVE = kt.Objective(MONITOR, direction="max")
@@ -47,7 +47,7 @@ TUNER_KEYS = "tuner/"
 def searched_names(spec: ModelSpec) -> list[str]:
     if spec.search_space is None:
         raise DataError(f"Model {spec.name!r} declares no search space, so there is nothing to tune. "
-                        f"Add a `search_space(hp)` to its ModelSpec (see models/text_rnn.py).")
+                        f"Add a `search_space(hp)` to its ModelSpec (see models/text/text_rnn.py).")
     hp = kt.HyperParameters()
     spec.search_space(hp)
     return [p.name for p in hp.space]

@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from models.keras_fold import EMBEDDING_LAYER
+from models.core.keras_fold import EMBEDDING_LAYER
 
 
 def build_head(hp: dict, n_classes: int, n_features: int, x_train: np.ndarray | None = None) -> keras.Model:

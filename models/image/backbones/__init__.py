@@ -11,7 +11,7 @@ from typing import Callable
 
 import keras
 
-from models.backbones import effnet_lite0 as lite0
+from models.image.backbones import effnet_lite0 as lite0
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from models.backbones.torch_pickle import load_legacy_state_dict
+from models.image.backbones.torch_pickle import load_legacy_state_dict
 
 # (expand ratio, kernel, stride of the first block, output filters, blocks): the EfficientNet-B0 table.
 STAGES = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),

@@ -1,7 +1,7 @@
 """Transfer learning on an ImageNet backbone, in two phases, fold by fold.
 
 1. Frozen backbone: its pooled features are extracted once for every train and test image and
-   cached (models.image_features); a head (models.image_head) trains on them in seconds. With
+   cached (models.image.image_features); a head (models.image.image_head) trains on them in seconds. With
    `flip_train`, mirrored images' features are extra training rows; with `tta`, predictions are
    the mean over the image and its mirror.
 2. Optional fine-tuning (`finetune_epochs` > 0): backbone + trained head end to end on the images,
@@ -23,13 +23,13 @@ import numpy as np
 
 from challenge.images import augmentation, check_images, image_dataset
 from folds.store import FoldOutput
-from models.backbones import get_backbone
-from models.image_features import extract_features
-from models.image_head import build_head, feature_dataset
-from models.keras_fold import EMBEDDING_LAYER, compile_model
-from models.metrics import class_weights, optimizer_for, loss_for, standard_callbacks, weighted_f1_metric
-from models.registry import FoldData, ModelSpec, register
-from models.run_options import distribution_scope, set_precision
+from models.image.backbones import get_backbone
+from models.image.image_features import extract_features
+from models.image.image_head import build_head, feature_dataset
+from models.core.keras_fold import EMBEDDING_LAYER, compile_model
+from models.core.metrics import class_weights, optimizer_for, loss_for, standard_callbacks, weighted_f1_metric
+from models.core.registry import FoldData, ModelSpec, register
+from models.core.run_options import distribution_scope, set_precision
 
 DEFAULTS = {
     "image_size": 224,

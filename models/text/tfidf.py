@@ -23,7 +23,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from folds.store import FoldOutput
-from models.registry import FoldData, ModelSpec, register
+from models.core.registry import FoldData, ModelSpec, register
 
 DEFAULTS = {
     "text_fields": "designation|description",

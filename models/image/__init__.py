@@ -1,0 +1,1 @@
+"""Image models: backbones, cached features, classification heads, a small CNN."""

@@ -1,0 +1,1 @@
+"""Text models: TF-IDF, recurrent/convolutional/Transformer encoders, pretrained encoders."""
