@@ -37,6 +37,13 @@ def clean_text(text: str, stopwords: frozenset[str] = frozenset()) -> str:
     return text
 
 
+def light_clean(text: str) -> str:
+    """For pretrained transformers, which read natural text: entities unescaped and tags stripped,
+    case and punctuation kept."""
+    text = html.unescape(html.unescape(text or ""))
+    return SPACES.sub(" ", TAG.sub(" ", text)).strip()
+
+
 def frequent_words(texts, top_n: int) -> frozenset[str]:
     """The `top_n` words found in the most documents (each document counted once)."""
     counts = Counter(w for t in texts for w in set(t.split()))
@@ -60,8 +67,11 @@ def product_text(frame: pd.DataFrame, fields: str = "designation") -> pd.Series:
 
 
 def clean_corpus(train: pd.Series, others: list[pd.Series], use_stopwords: bool = True,
-                 drop_frequent: int = 0) -> tuple[pd.Series, list[pd.Series]]:
-    """Clean train and other splits the same way; frequent words are counted on train only."""
+                 drop_frequent: int = 0, light: bool = False) -> tuple[pd.Series, list[pd.Series]]:
+    """Clean train and other splits the same way; frequent words are counted on train only.
+    light: only `light_clean` (for pretrained transformers; stopwords and frequent words are kept)."""
+    if light:
+        return train.map(light_clean), [o.map(light_clean) for o in others]
     stop = french_stopwords() if use_stopwords else frozenset()
     train = train.map(lambda t: clean_text(t, stop))
     others = [o.map(lambda t: clean_text(t, stop)) for o in others]

