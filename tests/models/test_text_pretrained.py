@@ -3,11 +3,18 @@ the frozen `e5` and fine-tuned `e5_finetune` models, on the real weights and tin
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
+from challenge.demo import make_demo
 from models import FoldData, get_model, resolve_hparams
 from models.text.e5_weights import QK, dequantize_q4_0, e5_preset, read_e5_file, package_model_path
 from models.text.encoder_cache import encoder_outputs, load_tokenizer, tokenize
@@ -152,3 +159,39 @@ def test_run_config_records_the_preset(e5_cache, demo_dir, tmp_path):
     assert 0.0 <= summaries[0]["weighted_f1"] <= 1.0
     config = json.loads((tmp_path / "run" / "e5" / "config.json").read_text())
     assert config["hparams"]["preset"] == "multilingual_e5_small"
+
+
+def test_a_killed_fine_tuning_fold_resumes_from_its_last_epoch(e5_cache, tmp_path):
+    """kill -9 during fold 1 of `train.py --model e5_finetune`; the same command keeps fold 0 and
+    continues fold 1 after its last backed-up epoch (BackupAndRestore restores the schedule too)."""
+    root = Path(__file__).resolve().parents[2]
+    data_dir = make_demo(tmp_path / "data", n_train=240, n_test=20, n_classes=4, image_size=8, seed=5)
+    command = [sys.executable, "train.py", "--model", "e5_finetune", "--n-folds", "2", "--epochs", "6",
+               "--set", "patience=6", "--set", "trainable_layers=1", "--set", "max_length=12",
+               "--set", f"cache_dir={e5_cache}", "--batch-size", "8", "--data-dir", str(data_dir),
+               "--run-dir", str(tmp_path / "run")]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    history = tmp_path / "run" / "e5_finetune" / "fold1" / "history.csv"
+
+    def epochs():
+        lines = history.read_text().strip().splitlines()[1:] if history.is_file() else []
+        return [int(line.split(",")[0]) for line in lines if line]
+
+    job = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                           start_new_session=True)
+    deadline = time.time() + 600
+    while len(epochs()) < 2 and job.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+    before = epochs()
+    assert len(before) >= 2 and before[-1] < 5, "fold 1 should have been killed after its second epoch"
+    assert (tmp_path / "run" / "e5_finetune" / "fold0" / "done.json").is_file()
+    assert not (tmp_path / "run" / "e5_finetune" / "fold1" / "done.json").is_file()
+
+    resumed = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    assert "fold 0: finished earlier" in resumed.stdout + resumed.stderr
+    new = epochs()[len(before):]
+    assert new and 1 <= new[0] <= before[-1] + 1
+    assert (tmp_path / "run" / "e5_finetune" / "oof.npy").is_file()
