@@ -51,6 +51,21 @@ RECIPES: dict[str, dict] = {
         ],
         "stack": "lgbm",
     },
+    "challenge_gpu": {
+        "description": "the full challenge on one GPU: TF-IDF, word+char CNN, frozen e5 and e5 fine-tuned end to "
+                       "end (12 layers, mixed precision), EfficientNet-Lite0 224 px on cropped images; LightGBM "
+                       "stack (README: Transformer text models)",
+        "models": [
+            {"name": "tfidf", "model": "tfidf", "set": {}},
+            {"name": "text_cnn", "model": "text_cnn", "set": {}},
+            {"name": "e5", "model": "e5", "set": {}},
+            {"name": "e5_full", "model": "e5_finetune",
+             "set": {"trainable_layers": 12, "max_length": 128, "learning_rate": 5e-5, "epochs": 3,
+                     "mixed_precision": True}},
+            {"name": "effnet_lite0", "model": "effnet_lite0", "set": {"crop_background": True}},
+        ],
+        "stack": "lgbm",
+    },
     "images": {
         "description": "image only: EfficientNet-Lite0 multi-level features + head (128 px) and a two-convs-per-"
                        "block cnn_small, LightGBM stack",
