@@ -76,6 +76,8 @@ FINETUNE_DEFAULTS = {
     "trainable_layers": 2,  # the top encoder layers trained; the rest are cached once per dataset
     "dense_units": 256,
     "dropout": 0.1,
+    "head_epochs": 30,  # the head alone first, on the pretrained pooled outputs (0: skip)
+    "head_learning_rate": 1e-3,
     "learning_rate": 2e-4,
     "weight_decay": 0.01,
     "warmup_ratio": 0.1,
@@ -179,9 +181,10 @@ def sequence_dataset(table: SequenceTable, rows: np.ndarray, y, n_classes: int, 
     return ds.batch(batch_size).map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def build_finetune_model(hp: dict, n_classes: int, backbone, first_trainable: int) -> keras.Model:
+def build_finetune_model(hp: dict, n_classes: int, backbone, first_trainable: int) -> tuple[keras.Model, keras.Model]:
     """Sequence in -> [frozen part already applied] -> trainable encoder layers -> masked mean ->
-    classification head. With first_trainable == 0 the whole backbone runs on token ids."""
+    classification head. With first_trainable == 0 the whole backbone runs on token ids.
+    Returns (model, head): the head is a model of its own, so it can first train alone."""
     mask = keras.Input((None,), dtype="bool", name="mask")
     if first_trainable == 0:
         sequence = keras.Input((None,), dtype="int32", name="sequence")
@@ -193,8 +196,30 @@ def build_finetune_model(hp: dict, n_classes: int, backbone, first_trainable: in
         for i in range(first_trainable, layer_count(backbone)):
             x = backbone.get_layer(f"transformer_layer_{i}")(x, padding_mask=mask)
     pooled = layers.GlobalAveragePooling1D(name="mean_pool")(x, mask=mask)
-    probs = classification_head(layers.Dropout(hp["dropout"])(pooled), hp, n_classes)
-    return keras.Model({"sequence": sequence, "mask": mask}, probs, name="text_encoder_classifier")
+    head_input = keras.Input((int(backbone.hidden_dim),), name="pooled")
+    head = keras.Model(head_input, classification_head(layers.Dropout(hp["dropout"])(head_input), hp, n_classes),
+                       name="head")
+    model = keras.Model({"sequence": sequence, "mask": mask}, head(pooled), name="text_encoder_classifier")
+    return model, head
+
+
+def train_head_first(model: keras.Model, head: keras.Model, table, rows: dict, data: FoldData, hp: dict) -> int:
+    """Linear probing before fine-tuning: the head learns on the (still pretrained) pooled outputs,
+    computed once, so the encoder layers are not pulled around by a random head's gradients in the
+    first steps. On a small catalogue it is most of what the model learns. Returns epochs run."""
+    pooled = keras.Model(model.inputs, model.get_layer("mean_pool").output)
+    features = {split: pooled.predict(sequence_dataset(table, rows[split], None, data.n_classes,
+                                                       4 * hp["batch_size"]), verbose=0)
+                for split in ("train", "val")}
+    head.compile(optimizer=keras.optimizers.Adam(hp["head_learning_rate"]), loss=loss_for("crossentropy"),
+                 metrics=[weighted_f1_metric()])
+    history = head.fit(
+        feature_dataset(features["train"], data.y_train, data.n_classes, hp["batch_size"], shuffle_seed=data.seed),
+        validation_data=feature_dataset(features["val"], data.y_val, data.n_classes, hp["batch_size"]),
+        epochs=hp["head_epochs"], verbose=0,
+        callbacks=[keras.callbacks.EarlyStopping(monitor="val_weighted_f1", mode="max", patience=5,
+                                                 restore_best_weights=True)])
+    return len(history.epoch)
 
 
 def warmup_cosine(hp: dict, steps_per_epoch: int):
@@ -218,9 +243,10 @@ def train_finetune_fold(data: FoldData, hp: dict) -> FoldOutput:
     rows = {"train": table.index(data.x_train), "val": table.index(data.x_val), "test": table.index(data.x_test)}
     batch = hp["batch_size"]
     with distribution_scope(hp["strategy"]):
-        model = build_finetune_model(hp, data.n_classes, backbone, first_trainable)
+        model, head = build_finetune_model(hp, data.n_classes, backbone, first_trainable)
         if first_trainable > 0:
             del backbone  # only its top layers are in the model
+        head_epochs = train_head_first(model, head, table, rows, data, hp) if hp["head_epochs"] else 0
         steps = math.ceil(len(rows["train"]) / batch)
         model.compile(
             optimizer=keras.optimizers.AdamW(learning_rate=warmup_cosine(hp, steps), weight_decay=hp["weight_decay"]),
@@ -233,13 +259,14 @@ def train_finetune_fold(data: FoldData, hp: dict) -> FoldOutput:
         epochs=hp["epochs"], class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
         # the schedule owns the learning rate: no ReduceLROnPlateau
         callbacks=standard_callbacks(data.fold_dir, hp, reduce_lr=False), verbose=data.verbose)
-    embed = keras.Model(model.inputs, model.get_layer(EMBEDDING_LAYER).output)
+    embed_head = keras.Model(head.inputs, head.get_layer(EMBEDDING_LAYER).output)
+    embed = keras.Model(model.inputs, embed_head(model.get_layer("mean_pool").output))
     out = {}
     for split in ("val", "test"):
         ds = sequence_dataset(table, rows[split], None, data.n_classes, 4 * batch)
         out[f"{split}_probs"] = model.predict(ds, verbose=0)
         out[f"{split}_embed"] = embed.predict(ds, verbose=0)
-    info = {"epochs_run": len(history.epoch), "trainable_layers": depth - first_trainable,
+    info = {"epochs_run": len(history.epoch), "head_epochs": head_epochs, "trainable_layers": depth - first_trainable,
             "seconds": round(time.time() - started, 1)}
     keras.backend.clear_session()
     return FoldOutput(out["val_probs"], out["test_probs"], out["val_embed"], out["test_embed"], info=info)
