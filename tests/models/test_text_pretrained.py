@@ -137,7 +137,7 @@ def test_e5_finetune_every_layer_from_token_ids(e5_cache, tmp_path):
     x, y = tiny_products(n_per_class=8)
     spec = get_model("e5_finetune")
     hp = resolve_hparams(spec, {"cache_dir": str(e5_cache), "max_length": 12, "trainable_layers": 99,
-                                "epochs": 1, "batch_size": 8, "dense_units": 16})
+                                "epochs": 1, "batch_size": 8, "dense_units": 16, "head_epochs": 0})
     out = spec.train_fold(FoldData(x[:16], y[:16], x[16:], y[16:], x[:3], 3, tmp_path, verbose=0), hp)
     assert out.info["trainable_layers"] == 12
     assert out.val_probs.shape == (8, 3) and np.allclose(out.val_probs.sum(1), 1, atol=1e-4)
