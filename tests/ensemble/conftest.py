@@ -7,11 +7,12 @@ from challenge import read_challenge
 from folds import FoldOutput, RunDir
 
 
-def save_fake_model(run, folds, y, name, probs, n_test, rng, embed=None, test_embed=None):
+def save_fake_model(run, folds, y, name, probs, n_test, rng, embed=None, test_embed=None, config=None):
     """Store `probs` (n_train, classes) as a model's OOF, fold by fold, with random test
-    probabilities; `embed` (n_train, d) and `test_embed` (folds, n_test, d) as its embeddings."""
+    probabilities; `embed` (n_train, d) and `test_embed` (folds, n_test, d) as its embeddings;
+    `config` (default {"model": name}) as its config.json."""
     store = run.model(name)
-    store.save_config({"model": name})
+    store.save_config(config or {"model": name})
     n_classes = probs.shape[1]
     for k in range(int(folds.max()) + 1):
         rows = folds.to_numpy() == k

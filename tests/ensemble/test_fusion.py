@@ -27,7 +27,7 @@ def test_fusion_never_sees_the_rows_it_predicts(run_with_embeddings):
     """Leakage guard: on pure-noise embeddings the net memorises its training rows, yet its
     cross-fitted OOF accuracy stays near chance."""
     run, y = run_with_embeddings
-    x_oof, x_test, widths, _ = load_embeddings(run, ["emb_noise"])
+    x_oof, x_test, widths, _, _ = load_embeddings(run, ["emb_noise"])
     fit_predict = fusion_fit_predict_factory(widths, {"epochs": 50, "patience": 50, "dropout": 0.0,
                                                       "input_dropout": 0.0, "class_weight": "none"})
     in_sample = fit_predict(x_oof, y, [x_oof], 6, 0).predictions[0]
