@@ -29,7 +29,7 @@ from scipy.linalg import orthogonal_procrustes
 from sklearn.model_selection import train_test_split
 
 from challenge.errors import DataError
-from ensemble.embedding_reduction import MIN_COMPONENTS, alignable_width, reduce_fold_embeddings
+from ensemble.embedding_reduction import KEEP_VARIANCE, MIN_COMPONENTS, alignable_width, reduce_fold_embeddings
 from folds.store import RunDir
 
 DEFAULTS = {
@@ -81,15 +81,17 @@ def reduce_for_alignment(vals: list[np.ndarray], tests: list[np.ndarray], where:
     width, n_test = vals[0].shape[1], len(tests[0])
     if n_test >= width or folds_agree(tests):
         return vals, tests, None
-    components = min(alignable_width(n_test), width)
-    if components < MIN_COMPONENTS:
+    limit = min(alignable_width(n_test), width)
+    if limit < MIN_COMPONENTS:
         raise DataError(f"{where}: only {n_test} test rows, too few to align the folds' embedding spaces "
                         f"even after reducing them. Use --set align=false, or a probability stack (lgbm).")
+    vals, tests, components = reduce_fold_embeddings(vals, tests, limit, seed=seed)
     warnings.warn(f"{where}: {n_test} test rows are too few to align {width}-d embeddings across folds, "
                   f"so each fold's embedding was reduced to its {components} leading PCA components "
-                  f"(fitted on that fold's own validation and test rows) before alignment. "
-                  f"--set reduce=false refuses instead; --set align=false skips the alignment.", stacklevel=2)
-    vals, tests = reduce_fold_embeddings(vals, tests, components, seed)
+                  f"(fitted on that fold's own validation and test rows; at most half the test rows, "
+                  f"{limit}, and no more than explain {KEEP_VARIANCE:.0%} of the variance) before "
+                  f"alignment. --set reduce=false refuses instead; --set align=false skips the alignment.",
+                  stacklevel=2)
     return vals, tests, (width, components)
 
 

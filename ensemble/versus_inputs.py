@@ -67,9 +67,9 @@ def blend_candidate(run: RunDir, inputs: StackInputs, y: np.ndarray, seed: int) 
 def verdict_text(stack_f1: float, beaten_by: list[Candidate]) -> str:
     if not beaten_by:
         return "at least as good as every input and the calibrated blend"
-    best = beaten_by[0]
-    return (f"BELOW {'its input ' + best.name if best.name != CALIBRATED_BLEND else 'the calibrated blend'} "
-            f"({stack_f1:.4f} < {best.weighted_f1:.4f} OOF weighted F1)")
+    named = [f"{'its input ' if c.name != CALIBRATED_BLEND else 'the '}{c.name} ({c.weighted_f1:.4f})"
+             for c in beaten_by]
+    return f"BELOW {' and '.join(named)}: {stack_f1:.4f} OOF weighted F1"
 
 
 def judge_stack(run: RunDir, stack: str, inputs: StackInputs, seed: int = 42, fallback: bool = False) -> dict:
