@@ -51,24 +51,14 @@ def test_fusion_refuses_embeddings_with_other_row_counts(run_with_embeddings):
 
 
 @pytest.fixture
-def run_with_wide_embeddings(run_with_models, fake_model):
+def run_with_wide_embeddings(run_with_models, fake_model, signal_embeddings):
     """Adds 'emb_wide': a 12-d class signal inside 100-d embeddings, each fold model writing it in
     its own random orthonormal frame; the run has only 60 test rows, too few to align 100 dimensions."""
-    from scipy.stats import ortho_group
-
     run, y = run_with_models
     folds = run.folds()
-    n_folds, n_test, n_classes = int(folds.max()) + 1, len(run.test_index()), int(y.max()) + 1
+    n_test, n_classes = len(run.test_index()), int(y.max()) + 1
     rng = np.random.default_rng(2)
-    centres = rng.normal(0, 1.5, (n_classes, 12))
-    latent = centres[y] + rng.normal(0, 1, (len(y), 12))
-    test_latent = centres[rng.integers(0, n_classes, n_test)] + rng.normal(0, 1, (n_test, 12))
-    frames = [ortho_group.rvs(100, random_state=k)[:12] for k in range(n_folds)]  # (12, 100) orthonormal rows
-    embed = np.zeros((len(y), 100))
-    for k in range(n_folds):
-        rows = folds.to_numpy() == k
-        embed[rows] = latent[rows] @ frames[k] + rng.normal(0, 0.05, (rows.sum(), 100))
-    tests = [test_latent @ f + rng.normal(0, 0.05, (n_test, 100)) for f in frames]
+    embed, tests = signal_embeddings(y, folds, n_test, rng, signal_dims=12, width=100, noise=0.05)
     fake_model(run, folds, y, "emb_wide", rng.dirichlet(np.ones(n_classes), len(y)), n_test, rng, embed, tests)
     return run, y
 
