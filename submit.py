@@ -44,17 +44,18 @@ def ranking_warning(run: RunDir, source: str) -> str | None:
     own = table[source]
     better = table[table > own]
     record = run.model(source).metrics().get("versus_inputs", {})
-    if better.empty and not record.get("below"):
+    lost = bool(record.get("below")) and "fallback" not in record  # a fallback already took the winner
+    if better.empty and not lost:
         return None
     parts = []
     if not better.empty:
         parts.append(f"its OOF weighted F1 {own:.4f} ranks below {better.index[0]} ({better.iloc[0]:.4f})"
                      f"{f' and {len(better) - 1} more' if len(better) > 1 else ''} "
                      f"(python -m ensemble --method compare --run-dir {run.root})")
-    if record.get("below"):
+    if lost:
         parts.append(f"the stack is {record['verdict']}")
-    return (f"{source}: {'; '.join(parts)}. Submit the best candidate instead, or rerun the stack with "
-            f"--fallback best.")
+    fix = " or rerun the stack with --fallback best" if record else ""
+    return f"{source}: {'; '.join(parts)}. Submit the best candidate instead{fix}."
 
 
 def check_submission(frame: pd.DataFrame, run: RunDir) -> None:

@@ -80,11 +80,11 @@ def main(argv=None):
     metrics = run_stack(run, args, names)
     stack = args.name or f"stack-{args.method}"
     print_table(comparison_table(run, names + [stack]))
-    report_verdict(run, stack, metrics["versus_inputs"], args.fallback)
+    report_verdict(run, stack, metrics["versus_inputs"])
     return metrics
 
 
-def report_verdict(run, stack: str, record: dict, fallback: str) -> None:
+def report_verdict(run, stack: str, record: dict) -> None:
     from ensemble.bootstrap import PairedGain
 
     gain = record["gain_over_best_input"]
@@ -98,8 +98,7 @@ def report_verdict(run, stack: str, record: dict, fallback: str) -> None:
                if best in run.finished_models() else "run --method blend and submit stack-blend")
         print(f"WARNING: {stack} is {record['verdict']}: {fix}, or rerun with --fallback best.")
     elif "fallback" in record:
-        print(f"{stack} fell below {record['fallback']['to']} (stack OOF {record['fallback']['stack_weighted_f1']:.4f}); "
-              f"its output is now {record['fallback']['to']}'s predictions (--fallback {fallback}).")
+        print(f"{stack}: {record['verdict']}.")
 
 
 def run_stack(run, args, names: list[str]) -> dict:

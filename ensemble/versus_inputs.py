@@ -64,11 +64,14 @@ def blend_candidate(run: RunDir, inputs: StackInputs, y: np.ndarray, seed: int) 
     return Candidate(CALIBRATED_BLEND, oof, score(y, oof)["weighted_f1"], lambda: outputs)
 
 
+def described(candidate: Candidate) -> str:
+    return f"the {candidate.name}" if candidate.name == CALIBRATED_BLEND else f"its input {candidate.name}"
+
+
 def verdict_text(stack_f1: float, beaten_by: list[Candidate]) -> str:
     if not beaten_by:
         return "at least as good as every input and the calibrated blend"
-    named = [f"{'its input ' if c.name != CALIBRATED_BLEND else 'the '}{c.name} ({c.weighted_f1:.4f})"
-             for c in beaten_by]
+    named = [f"{described(c)} ({c.weighted_f1:.4f})" for c in beaten_by]
     return f"BELOW {' and '.join(named)}: {stack_f1:.4f} OOF weighted F1"
 
 
@@ -94,7 +97,7 @@ def judge_stack(run: RunDir, stack: str, inputs: StackInputs, seed: int = 42, fa
             store.save_fold(k, FoldOutput(val, test, info={"fallback_to": replacement.name}), y[fold_of_row == k])
         store.assemble(folds, y)
         record["fallback"] = {"to": replacement.name, "stack_weighted_f1": round(stack_f1, 4)}
-        record["verdict"] = (f"replaced by {replacement.name}'s predictions (--fallback best): the stack "
+        record["verdict"] = (f"replaced by {described(replacement)}'s predictions (--fallback best): the stack "
                              f"itself was {record['verdict']}")
     record["gain_over_best_input"] = paired_gain(y, store.oof(), best.oof).as_dict()
     with run.lock:

@@ -41,7 +41,7 @@ def test_fallback_writes_the_best_candidates_predictions(run_with_bad_stack):
         np.testing.assert_array_equal(store.oof(), run.model("signal").oof())
         np.testing.assert_allclose(store.test(), run.model("signal").test(), rtol=1e-6)
     assert store.fold_summary(0)["fallback_to"] == winner
-    assert record["verdict"].startswith(f"replaced by {winner}")
+    assert record["verdict"].startswith("replaced by") and winner in record["verdict"]
 
 
 def test_cli_fallback_stack_never_scores_below_its_candidates(run_with_models, capsys):
@@ -82,4 +82,11 @@ def test_submit_warns_when_the_source_ranks_below_another_candidate(run_with_bad
     err = capsys.readouterr().err
     assert "warning: stack-bad" in err and "ranks below signal" in err and "--fallback best" in err
     submit.main(["--run-dir", str(run.root), "--source", "signal", "--out", str(tmp_path / "signal.csv")])
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_submit_does_not_warn_about_a_stack_that_fell_back(run_with_bad_stack, tmp_path, capsys):
+    run, _ = run_with_bad_stack
+    judge_stack(run, "stack-bad", load_stack_inputs(run, ["signal", "noise"]), fallback=True)
+    submit.main(["--run-dir", str(run.root), "--source", "stack-bad", "--out", str(tmp_path / "bad.csv")])
     assert "warning" not in capsys.readouterr().err
