@@ -9,6 +9,7 @@ test product; it is checked (every test index once, only codes of the run) befor
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,29 @@ def make_submission(run: RunDir, source: str) -> pd.DataFrame:
         raise DataError(f"{store.dir / 'test.npy'} holds NaN or infinite values; retrain {source}.")
     codes = classes.decode(probs.argmax(axis=1))
     return pd.DataFrame({"prdtypecode": codes}, index=pd.Index(test_index))
+
+
+def ranking_warning(run: RunDir, source: str) -> str | None:
+    """A sentence when the run holds a candidate with a better OOF weighted F1 than `source`, or when
+    `source` is a stack that fell below its inputs or the calibrated blend; None otherwise."""
+    from ensemble.compare import comparison_table
+
+    table = comparison_table(run).set_index("name")["weighted_f1"]
+    own = table[source]
+    better = table[table > own]
+    record = run.model(source).metrics().get("versus_inputs", {})
+    lost = bool(record.get("below")) and "fallback" not in record  # a fallback already took the winner
+    if better.empty and not lost:
+        return None
+    parts = []
+    if not better.empty:
+        parts.append(f"its OOF weighted F1 {own:.4f} ranks below {better.index[0]} ({better.iloc[0]:.4f})"
+                     f"{f' and {len(better) - 1} more' if len(better) > 1 else ''} "
+                     f"(python -m ensemble --method compare --run-dir {run.root})")
+    if lost:
+        parts.append(f"the stack is {record['verdict']}")
+    fix = " or rerun the stack with --fallback best" if record else ""
+    return f"{source}: {'; '.join(parts)}. Submit the best candidate instead{fix}."
 
 
 def check_submission(frame: pd.DataFrame, run: RunDir) -> None:
@@ -58,6 +82,9 @@ def main(argv=None) -> Path:
     run = RunDir(args.run_dir)
     frame = make_submission(run, args.source)
     check_submission(frame, run)
+    warning = ranking_warning(run, args.source)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     out = Path(args.out) if args.out else run.root / "submissions" / f"{args.source}.csv"
     save_text(out, frame.to_csv())
     counts = frame["prdtypecode"].value_counts()

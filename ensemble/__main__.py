@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import shutil
 
 from challenge.cli import add_run_dir, friendly_errors
 
@@ -52,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "mean of every fold's test embeddings")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="fusion hyperparameter, e.g. --set units=128 (repeatable); see ensemble/fusion.py")
+    parser.add_argument("--fallback", default="none", choices=("none", "best"),
+                        help="when the stack's OOF weighted F1 falls below its best input's or the "
+                             "calibrated blend's: none (default) only says so; best writes that "
+                             "candidate's predictions as the stack's output, recorded in metrics.json")
     parser.add_argument("--out", help="noise: CSV to write (default RUN_DIR/noise.csv)")
     parser.add_argument("--seed", type=int, default=42)
     return parser
@@ -73,8 +78,27 @@ def main(argv=None):
     names = args.models.split(",") if args.models else [
         m for m in run.finished_models() if not m.startswith("stack-")]
     metrics = run_stack(run, args, names)
-    print_table(comparison_table(run, names + [args.name or f"stack-{args.method}"]))
+    stack = args.name or f"stack-{args.method}"
+    print_table(comparison_table(run, names + [stack]))
+    report_verdict(run, stack, metrics["versus_inputs"])
     return metrics
+
+
+def report_verdict(run, stack: str, record: dict) -> None:
+    from ensemble.bootstrap import PairedGain
+
+    gain = record["gain_over_best_input"]
+    low, high = gain["interval_95"]
+    print(f"{stack}: OOF gain over its best input {record['best_input']} "
+          f"{PairedGain(gain['gain'], low, high, gain['resamples'], gain['seed']).text()} "
+          f"(paired bootstrap, 95% interval); calibrated blend {record['calibrated_blend_weighted_f1']:.4f}.")
+    if record["below"] and "fallback" not in record:
+        best = record["below"][0]
+        fix = (f"submit {best} instead (python submit.py --source {best} --run-dir {run.root})"
+               if best in run.finished_models() else "run --method blend and submit stack-blend")
+        print(f"WARNING: {stack} is {record['verdict']}: {fix}, or rerun with --fallback best.")
+    elif "fallback" in record:
+        print(f"{stack}: {record['verdict']}.")
 
 
 def run_stack(run, args, names: list[str]) -> dict:
@@ -83,6 +107,7 @@ def run_stack(run, args, names: list[str]) -> dict:
     from ensemble.cross_fit import cross_fit
     from ensemble.inputs import load_stack_inputs, probability_features
     from ensemble.meta_learners import lgbm_fit_predict, logreg_fit_predict
+    from ensemble.versus_inputs import judge_stack
 
     if args.set and args.method != "fusion":
         from challenge.errors import DataError
@@ -108,8 +133,14 @@ def run_stack(run, args, names: list[str]) -> dict:
                 config.update(blend_prior=True)
     if args.bias:
         fit_predict = with_bias_tuning(fit_predict)
-    return cross_fit(run, args.name or f"stack-{args.method}", config, x_oof, x_test, fit_predict,
-                     seed=args.seed)
+    config.update(fallback=args.fallback)
+    name = args.name or f"stack-{args.method}"
+    store = run.model(name)
+    if store.fold_done(0) and "fallback_to" in store.fold_summary(0):
+        shutil.rmtree(store.dir)  # its folds hold a fallback's predictions, not its own: fit them again
+    cross_fit(run, name, config, x_oof, x_test, fit_predict, seed=args.seed)
+    judge_stack(run, name, inputs, seed=args.seed, fallback=args.fallback == "best")
+    return run.model(name).metrics()
 
 
 def fusion_inputs(run, args, names, inputs):
@@ -121,7 +152,8 @@ def fusion_inputs(run, args, names, inputs):
 
     overrides = dict(pair.split("=", 1) for pair in args.set if "=" in pair)
     hp = resolve_hparams(ModelSpec("fusion", "embeddings", DEFAULTS, train_fold=None), overrides)
-    x_oof, x_test, widths, residuals = load_embeddings(run, names, args.test_embed, hp["align"])
+    x_oof, x_test, widths, residuals, reductions = load_embeddings(run, names, args.test_embed, hp["align"],
+                                                                   hp["reduce"])
     if hp["probabilities"]:
         n_folds = len(x_test)
         for name, oof in zip(names, inputs.oof):
@@ -132,7 +164,8 @@ def fusion_inputs(run, args, names, inputs):
             x_test = [np.hstack([t, p]) for t, p in zip(x_test, tests)]
             widths.append(oof.shape[1])
     settings = {"hparams": hp, "test_embed": args.test_embed, "widths": widths,
-                "alignment_residual": {k: round(v, 4) for k, v in residuals.items()}}
+                "alignment_residual": {k: round(v, 4) for k, v in residuals.items()},
+                "pca_reduced": {k: {"from": w, "to": c} for k, (w, c) in reductions.items()}}
     return x_oof, x_test, fusion_fit_predict_factory(widths, hp), settings
 
 

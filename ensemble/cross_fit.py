@@ -45,17 +45,23 @@ def cross_fit(run: RunDir, name: str, config: dict, x_oof: np.ndarray, x_test: "
         # A stack is cheap to recompute: a new configuration replaces the old one.
         shutil.rmtree(store.dir)
         store.save_config(config)
-    fold_of_row = folds.to_numpy()
+    done = [k for k in range(int(folds.max()) + 1) if store.fold_done(k)]
+    for k, val_rows, result in fold_predictions(folds.to_numpy(), y, len(classes), x_oof, x_test, fit_predict,
+                                                seed, skip=done):
+        store.save_fold(k, FoldOutput(*result.predictions, info=result.info), y[val_rows])
+    return store.assemble(folds, y)
+
+
+def fold_predictions(fold_of_row: np.ndarray, y: np.ndarray, n_classes: int, x_oof: np.ndarray, x_test,
+                     fit_predict: FitPredict, seed: int = 42, skip=()):
+    """Yield (k, fold k's row mask, FitResult with [fold k's probabilities, test probabilities]) for
+    every fold not in `skip`, the combiner fitted on the other folds' rows only."""
     for k in range(int(fold_of_row.max()) + 1):
-        if store.fold_done(k):
+        if k in skip:
             continue
         started = time.time()
         train_rows, val_rows = fold_of_row != k, fold_of_row == k
         test_k = x_test[k] if isinstance(x_test, list) else x_test
         result = as_fit_result(fit_predict(x_oof[train_rows], y[train_rows], [x_oof[val_rows], test_k],
-                                           len(classes), seed + k))
-        val_probs, test_probs = result.predictions
-        info = {**result.info, "seconds": round(time.time() - started, 1)}
-        store.save_fold(k, FoldOutput(val_probs, test_probs, info=info), y[val_rows])
-    return store.assemble(folds, y)
-
+                                           n_classes, seed + k))
+        yield k, val_rows, FitResult(result.predictions, {**result.info, "seconds": round(time.time() - started, 1)})

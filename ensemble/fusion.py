@@ -22,11 +22,14 @@ it predicts never choose its epoch.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.linalg import orthogonal_procrustes
 from sklearn.model_selection import train_test_split
 
 from challenge.errors import DataError
+from ensemble.embedding_reduction import KEEP_VARIANCE, MIN_COMPONENTS, alignable_width, reduce_fold_embeddings
 from folds.store import RunDir
 
 DEFAULTS = {
@@ -41,7 +44,13 @@ DEFAULTS = {
     "stop_fraction": 0.15,  # share of the training rows that drives early stopping
     "probabilities": False,  # also feed each model's OOF probabilities as a block
     "align": True,  # rotate every fold's embedding space onto fold 0's (see the module docstring)
+    "reduce": True,  # PCA-reduce embeddings wider than the common test rows can align (embedding_reduction)
 }
+
+
+def folds_agree(tests: list[np.ndarray]) -> bool:
+    """True when every fold embedded the test rows alike (a frozen backbone): nothing to align."""
+    return all(np.allclose(t, tests[0], rtol=1e-4, atol=1e-5) for t in tests[1:])
 
 
 def align_to_first_fold(vals: list[np.ndarray], tests: list[np.ndarray], where: str):
@@ -50,12 +59,12 @@ def align_to_first_fold(vals: list[np.ndarray], tests: list[np.ndarray], where: 
     residual on the test rows (0 = identical spaces)."""
     reference = tests[0] - tests[0].mean(axis=0)
     scale = np.linalg.norm(reference) + 1e-12
-    if all(np.allclose(t, tests[0], rtol=1e-4, atol=1e-5) for t in tests[1:]):
+    if folds_agree(tests):
         return vals, tests, 0.0
     if tests[0].shape[0] < tests[0].shape[1]:
         raise DataError(f"{where}: the folds embed the test rows differently, and with {tests[0].shape[0]} "
                         f"test rows for {tests[0].shape[1]} dimensions their spaces cannot be aligned. "
-                        f"Use a model with a smaller embedding, or --set align=false.")
+                        f"Use a model with a smaller embedding, --set reduce=true, or --set align=false.")
     aligned_vals, aligned_tests, residuals = [], [], []
     for val, test in zip(vals, tests):
         mean = test.mean(axis=0)
@@ -66,14 +75,35 @@ def align_to_first_fold(vals: list[np.ndarray], tests: list[np.ndarray], where: 
     return aligned_vals, aligned_tests, float(max(residuals))
 
 
-def load_embeddings(run: RunDir, names: list[str], test_embed: str = "fold", align: bool = True):
+def reduce_for_alignment(vals: list[np.ndarray], tests: list[np.ndarray], where: str, seed: int = 0):
+    """PCA-reduce every fold's embeddings when the common test rows are too few to align them
+    (warning what was done); returns (vals, tests, (width before, width after) or None)."""
+    width, n_test = vals[0].shape[1], len(tests[0])
+    if n_test >= width or folds_agree(tests):
+        return vals, tests, None
+    limit = min(alignable_width(n_test), width)
+    if limit < MIN_COMPONENTS:
+        raise DataError(f"{where}: only {n_test} test rows, too few to align the folds' embedding spaces "
+                        f"even after reducing them. Use --set align=false, or a probability stack (lgbm).")
+    vals, tests, components = reduce_fold_embeddings(vals, tests, limit, seed=seed)
+    warnings.warn(f"{where}: {n_test} test rows are too few to align {width}-d embeddings across folds, "
+                  f"so each fold's embedding was reduced to its {components} leading PCA components "
+                  f"(fitted on that fold's own validation and test rows; at most half the test rows, "
+                  f"{limit}, and no more than explain {KEEP_VARIANCE:.0%} of the variance) before "
+                  f"alignment. --set reduce=false refuses instead; --set align=false skips the alignment.",
+                  stacklevel=2)
+    return vals, tests, (width, components)
+
+
+def load_embeddings(run: RunDir, names: list[str], test_embed: str = "fold", align: bool = True,
+                    reduce: bool = True):
     """(OOF embeddings (n_train, D), per-fold test embeddings [(n_test, D)] * folds, block widths,
-    alignment residual per model)."""
+    alignment residual per model, {model: (width before, width after)} for reduced models)."""
     if test_embed not in ("fold", "mean"):
         raise DataError(f"test_embed must be 'fold' or 'mean', not {test_embed!r}.")
     folds = run.folds().to_numpy()
     n_folds, n_test = int(folds.max()) + 1, len(run.test_index())
-    oof_blocks, test_blocks, widths, residuals = [], [], [], {}
+    oof_blocks, test_blocks, widths, residuals, reductions = [], [], [], {}, {}
     for name in names:
         store = run.model(name)
         store.check_compatible()
@@ -94,6 +124,10 @@ def load_embeddings(run: RunDir, names: list[str], test_embed: str = "fold", ali
                     f"Delete that fold folder and train it again.")
             vals.append(val)
             tests.append(test)
+        if align and reduce:
+            vals, tests, reduction = reduce_for_alignment(vals, tests, str(store.dir))
+            if reduction:
+                reductions[name] = reduction
         if align:
             vals, tests, residuals[name] = align_to_first_fold(vals, tests, str(store.dir))
         oof = np.zeros((len(folds), vals[0].shape[1]), dtype=np.float32)
@@ -103,7 +137,7 @@ def load_embeddings(run: RunDir, names: list[str], test_embed: str = "fold", ali
         test_blocks.append(tests if test_embed == "fold" else [np.mean(tests, axis=0)] * n_folds)
         widths.append(oof.shape[1])
     per_fold_test = [np.hstack([blocks[k] for blocks in test_blocks]) for k in range(n_folds)]
-    return np.hstack(oof_blocks), per_fold_test, widths, residuals
+    return np.hstack(oof_blocks), per_fold_test, widths, residuals, reductions
 
 
 def build_fusion(widths: list[int], n_classes: int, hp: dict, x_train_blocks: list[np.ndarray]):

@@ -10,6 +10,7 @@ import matplotlib
 import numpy as np
 
 from challenge.errors import DataError
+from ensemble.compare import stack_gain, stack_note
 from folds.atomic import save_text
 from folds.store import RunDir
 from reporting import figures
@@ -95,7 +96,11 @@ def build_report(run_dir: str | Path, models: list[str] | None = None, names_csv
     results = [load_model(run, name, len(y)) for name in chosen]
     sections = [model_section(r, y, codes, names, products, train_index, figure_dir, run_path,
                               threshold, gallery_size) for r in results]
-    board = leaderboard(results)
+    gains = {r.name: gain for r in results if r.is_stack and (gain := stack_gain(run, r.name))}
+    board = leaderboard(results, gains)
+    for section, result in zip(sections, results):
+        section["gain"] = board.set_index("model").at[result.name, "gain"]
+        section["verdict"] = stack_note(result.metrics, gains.get(result.name)) if result.is_stack else ""
     anchors = {s["name"]: s["anchor"] for s in sections}
     warned = {s["name"] for s in sections if s["warning"]}
     order = {name: i for i, name in enumerate(board["model"])}

@@ -7,8 +7,10 @@ import pandas as pd
 from reporting.run_data import ModelResult
 
 
-def leaderboard(results: list[ModelResult]) -> pd.DataFrame:
-    """One row per model, best OOF weighted F1 first."""
+def leaderboard(results: list[ModelResult], gains: dict | None = None) -> pd.DataFrame:
+    """One row per model, best OOF weighted F1 first; `gains` maps a stack to (its best input, its
+    PairedGain over it), shown as text ("" for models)."""
+    gains = gains or {}
     rows = []
     for r in results:
         folds = r.fold_scores
@@ -24,6 +26,7 @@ def leaderboard(results: list[ModelResult]) -> pd.DataFrame:
             "fold_max": float(folds.max()) if len(folds) else np.nan,
             "epochs": float(np.mean(epochs)) if epochs else np.nan,
             "train_minutes": r.train_minutes,
+            "gain": f"{gains[r.name][1].text()} vs {gains[r.name][0]}" if r.name in gains else "",
         })
     table = pd.DataFrame(rows)
     return table.sort_values("oof_weighted_f1", ascending=False, kind="stable").reset_index(drop=True)

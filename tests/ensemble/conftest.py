@@ -7,11 +7,12 @@ from challenge import read_challenge
 from folds import FoldOutput, RunDir
 
 
-def save_fake_model(run, folds, y, name, probs, n_test, rng, embed=None, test_embed=None):
+def save_fake_model(run, folds, y, name, probs, n_test, rng, embed=None, test_embed=None, config=None):
     """Store `probs` (n_train, classes) as a model's OOF, fold by fold, with random test
-    probabilities; `embed` (n_train, d) and `test_embed` (folds, n_test, d) as its embeddings."""
+    probabilities; `embed` (n_train, d) and `test_embed` (folds, n_test, d) as its embeddings;
+    `config` (default {"model": name}) as its config.json."""
     store = run.model(name)
-    store.save_config({"model": name})
+    store.save_config(config or {"model": name})
     n_classes = probs.shape[1]
     for k in range(int(folds.max()) + 1):
         rows = folds.to_numpy() == k
@@ -37,6 +38,24 @@ def run_with_models(demo_dir, tmp_path):
     return run, y
 
 
+def class_signal_embeddings(y, folds, n_test, rng, signal_dims, width=None, noise=0.0):
+    """Embeddings of width `width` (default `signal_dims`) holding a `signal_dims`-d class signal,
+    each fold model writing it in its own random orthonormal frame, plus Gaussian `noise`:
+    (OOF rows (n_train, width), [test rows (n_test, width)] per fold)."""
+    width = width or signal_dims
+    n_folds, n_classes = int(folds.max()) + 1, int(y.max()) + 1
+    centres = rng.normal(0, 1.5, (n_classes, signal_dims))
+    latent = centres[y] + rng.normal(0, 1, (len(y), signal_dims))
+    test_latent = centres[rng.integers(0, n_classes, n_test)] + rng.normal(0, 1, (n_test, signal_dims))
+    frames = [ortho_group.rvs(width, random_state=k)[:signal_dims] for k in range(n_folds)]
+    noisy = (lambda a: a + rng.normal(0, noise, a.shape)) if noise else (lambda a: a)  # noqa: E731
+    embed = np.zeros((len(y), width))
+    for k in range(n_folds):
+        rows = folds.to_numpy() == k
+        embed[rows] = noisy(latent[rows] @ frames[k])
+    return embed, [noisy(test_latent @ f) for f in frames]
+
+
 @pytest.fixture
 def run_with_embeddings(run_with_models, demo_dir):
     """Adds 'emb_signal': 16-d embeddings that separate the classes but that every fold model
@@ -46,16 +65,9 @@ def run_with_embeddings(run_with_models, demo_dir):
     folds = run.folds()
     n_folds, n_test, n_classes = int(folds.max()) + 1, len(run.test_index()), int(y.max()) + 1
     rng = np.random.default_rng(1)
-    centres = rng.normal(0, 1.5, (n_classes, 16))
-    latent = centres[y] + rng.normal(0, 1, (len(y), 16))
-    test_latent = centres[rng.integers(0, n_classes, n_test)] + rng.normal(0, 1, (n_test, 16))
-    rotations = [ortho_group.rvs(16, random_state=k) for k in range(n_folds)]
-    embed = np.zeros_like(latent)
-    for k in range(n_folds):
-        embed[folds.to_numpy() == k] = latent[folds.to_numpy() == k] @ rotations[k]
+    embed, tests = class_signal_embeddings(y, folds, n_test, rng, signal_dims=16)
     flat = rng.dirichlet(np.ones(n_classes), len(y))
-    save_fake_model(run, folds, y, "emb_signal", flat, n_test, rng, embed,
-                    [test_latent @ r for r in rotations])
+    save_fake_model(run, folds, y, "emb_signal", flat, n_test, rng, embed, tests)
     noise_test = rng.normal(size=(n_test, 32))
     save_fake_model(run, folds, y, "emb_noise", flat, n_test, rng, rng.normal(size=(len(y), 32)),
                     [noise_test] * n_folds)
@@ -66,3 +78,9 @@ def run_with_embeddings(run_with_models, demo_dir):
 def fake_model():
     """The helper above, for tests that add a model of their own."""
     return save_fake_model
+
+
+@pytest.fixture
+def signal_embeddings():
+    """class_signal_embeddings, for tests that add embeddings of their own."""
+    return class_signal_embeddings

@@ -23,9 +23,9 @@ def png_size(path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
-def add_model(run, name, probs, folds, y, n_test, histories=False):
+def add_model(run, name, probs, folds, y, n_test, histories=False, config=None):
     store = run.model(name)
-    store.save_config({"model": name})
+    store.save_config(config or {"model": name})
     rng = np.random.default_rng(1)
     for k in range(int(folds.max()) + 1):
         rows = folds.to_numpy() == k
@@ -171,6 +171,33 @@ def test_report_without_the_data_folder_still_builds(fake_run, tmp_path):
     # 6 of the challenge's codes are not the challenge: no names are guessed.
     assert "jeux vidéo" not in html and "Class names: none" in html
     assert 'id="model-careful"' not in html
+
+
+def test_a_stack_shows_its_gain_over_its_best_input_and_its_verdict(fake_run, tmp_path):
+    import shutil
+
+    from ensemble.compare import stack_gain
+    from ensemble.inputs import load_stack_inputs
+    from ensemble.versus_inputs import judge_stack
+
+    run = RunDir(tmp_path / "copy")
+    shutil.copytree(fake_run["run"].root, run.root, ignore=shutil.ignore_patterns("report"))
+    y, folds = run.train_labels(), run.folds()
+    worse = run.model("careful").oof().copy()
+    worse[: len(y) // 3] = np.roll(worse[: len(y) // 3], 1, axis=1)  # a third of the rows made wrong
+    add_model(run, "stack-bad", worse, folds, y, len(run.test_index()),
+              config={"method": "fake", "models": ["careful", "lazy"]})
+    judge_stack(run, "stack-bad", load_stack_inputs(run, ["careful", "lazy"]))
+    html = build_report(run.root, gallery_size=0).read_text()
+    best, gain = stack_gain(run, "stack-bad")
+    assert best == "careful" and gain.high < 0
+    leaderboard = html.split('id="leaderboard"')[1].split("</table>")[0]
+    row = leaderboard.split(">stack-bad<")[1].split("</tr>")[0]
+    assert f"{gain.text()} vs careful" in row
+    model_row = leaderboard.split('href="#model-careful"')[1].split("</tr>")[0]
+    assert model_row.endswith('<td class="text"></td>')  # a model has no gain
+    section = html.split('id="model-stack-bad"')[1].split("</section>")[0]
+    assert "stack-bad is BELOW its input careful" in section and "--fallback best" in section
 
 
 def test_cli_refuses_unknown_models_and_bad_thresholds(fake_run, capsys):
