@@ -28,8 +28,10 @@ def cache_key(backbone: str, image_size: int, paths, flip: bool = False, weights
 class FeatureTable:
     """Features for a set of images; `rows(paths)` gives the features of those images in that order."""
 
-    def __init__(self, paths: list[str], features: np.ndarray, path: Path | None = None):
+    def __init__(self, paths: list[str], features: np.ndarray, path: Path | None = None,
+                 lengths: np.ndarray | None = None):
         self.paths, self.features, self.path = paths, features, path
+        self.lengths = lengths  # per row, for padded sequences (models.text.encoder_cache)
         self._row = {p: i for i, p in enumerate(paths)}
 
     def index(self, paths) -> np.ndarray:

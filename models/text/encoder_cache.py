@@ -140,10 +140,9 @@ def encoder_outputs(preset: str, texts, what: str = "pooled", layer: int | None 
             _compute(target, preset, unique, what, layer, max_length, prefix, batch_size, cache_dir, verbose)
             save_json(folder / f"{key}.json", {"preset": preset, "what": name, "max_length": max_length,
                                                "prefix": prefix, "texts": len(unique)})
-    table = FeatureTable(unique, np.load(target, mmap_mode="r"), target)
     lengths_file = target.with_name(f"{key}.lengths.npy")
-    table.lengths = np.load(lengths_file) if lengths_file.is_file() else None
-    return table
+    return FeatureTable(unique, np.load(target, mmap_mode="r"), target,
+                        lengths=np.load(lengths_file) if lengths_file.is_file() else None)
 
 
 def _compute(target: Path, preset, texts, what, layer, max_length, prefix, batch_size, cache_dir, verbose):

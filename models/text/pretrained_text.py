@@ -31,6 +31,7 @@ from models.core.keras_fold import EMBEDDING_LAYER, classification_head
 from models.core.metrics import class_weights, loss_for, standard_callbacks, weighted_f1_metric
 from models.core.registry import FoldData, ModelSpec, register
 from models.core.run_options import distribution_scope, set_precision
+from models.image.image_features import FeatureTable
 from models.image.image_head import build_head, feature_dataset
 from models.text.encoder_cache import (backbone_inputs, encoder_outputs, layer_count, load_backbone,
                                        load_tokenizer, tokenize)
@@ -132,37 +133,26 @@ def train_frozen_fold(data: FoldData, hp: dict) -> FoldOutput:
 
 
 # --------------------------------------------------------------------------- fine-tuned: e5_finetune
-class SequenceTable:
-    """Per text: a padded sequence (cached token states, or token ids) and its length."""
-
-    def __init__(self, texts, sequences, lengths, pad_id=None):
-        self.sequences, self.lengths, self.pad_id = sequences, np.asarray(lengths), pad_id
-        self._row = {str(t): i for i, t in enumerate(texts)}
-
-    def index(self, texts) -> np.ndarray:
-        return np.array([self._row[str(t)] for t in texts], dtype=np.int64)
-
-
-def sequence_table(texts, hp: dict, first_trainable: int, verbose: int) -> SequenceTable:
-    """States after the last frozen layer (cached), or token ids when every layer trains."""
+def sequence_table(texts, hp: dict, first_trainable: int, verbose: int) -> FeatureTable:
+    """Per text a padded sequence and its length: the states after the last frozen layer (cached,
+    float16), or the token ids (int32) when every layer trains."""
     if first_trainable > 0:
-        table = encoder_outputs(hp["preset"], texts, "states", layer=first_trainable, max_length=hp["max_length"],
-                                prefix=hp["prefix"], batch_size=hp["encode_batch_size"], cache_dir=hp["cache_dir"],
-                                verbose=verbose)
-        return SequenceTable(table.paths, table.features, table.lengths)
+        return encoder_outputs(hp["preset"], texts, "states", layer=first_trainable, max_length=hp["max_length"],
+                               prefix=hp["prefix"], batch_size=hp["encode_batch_size"], cache_dir=hp["cache_dir"],
+                               verbose=verbose)
     unique = sorted({str(t) for t in texts})
     tokens = tokenize(load_tokenizer(hp["preset"], hp["cache_dir"]), unique, hp["max_length"], hp["prefix"])
-    return SequenceTable(unique, tokens.ids, tokens.lengths, tokens.pad_id)
+    return FeatureTable(unique, tokens.ids, lengths=tokens.lengths)
 
 
-def sequence_dataset(table: SequenceTable, rows: np.ndarray, y, n_classes: int, batch_size: int,
+def sequence_dataset(table: FeatureTable, rows: np.ndarray, y, n_classes: int, batch_size: int,
                      shuffle_seed: int | None = None) -> tf.data.Dataset:
     """Batches of (sequence, mask) trimmed to the batch's longest text (dynamic padding)."""
-    ids_input = table.pad_id is not None
+    ids_input = np.issubdtype(table.features.dtype, np.integer)
 
     def gather(index):
         width = max(int(table.lengths[index].max()), 1)
-        seq = np.asarray(table.sequences[index, :width])
+        seq = np.asarray(table.features[index, :width])
         mask = np.arange(width)[None, :] < table.lengths[index][:, None]
         return seq, mask
 
@@ -173,7 +163,7 @@ def sequence_dataset(table: SequenceTable, rows: np.ndarray, y, n_classes: int, 
 
     def load(index, *labels):
         seq, mask = tf.numpy_function(gather, [index], [out_dtype, tf.bool])
-        seq.set_shape([None, None] if ids_input else [None, None, table.sequences.shape[-1]])
+        seq.set_shape([None, None] if ids_input else [None, None, table.features.shape[-1]])
         mask.set_shape([None, None])
         features = {"sequence": seq, "mask": mask}
         return (features, *labels) if labels else features
