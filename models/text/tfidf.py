@@ -11,9 +11,9 @@ Its "embedding" for the fusion net is a TruncatedSVD projection of the TF-IDF ma
 
 At the challenge's size (68k training rows a fold, descriptions up to thousands of characters) the
 costs are: description character n-grams (most of the matrix), the calibration's three LinearSVC
-fits and the SVD; so descriptions are cut to `description_max_chars`, the four vectorisers and the
-calibration folds run `n_jobs` at a time, and the SVD is fitted on `svd_rows` sampled rows
-(benchmarks/real_size.py measures each; docs/benchmarks.md, "Real size").
+fits and the SVD; so descriptions are cut to `description_max_chars`, the calibration folds run
+`n_jobs` at a time, and the SVD reads `svd_rows` sampled rows and their `svd_features` most frequent
+n-grams (benchmarks/real_size.py measures each; docs/benchmarks.md, "Real size").
 """
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ DEFAULTS = {
     "class_weight": "none",
     "embed_dim": 128,
     "svd_rows": 10000,  # rows the embedding's SVD is fitted on (0: all)
-    "n_jobs": 2,  # vectorisers (processes) and calibration folds (threads) run at once
+    "svd_features": 20000,  # the most frequent n-grams among them it reads (0: all)
+    "n_jobs": 2,  # calibration folds fitted at once (threads)
 }
 
 
@@ -70,7 +71,7 @@ def vectorizer(hp: dict, two_columns: bool = False):
         ("title_words", words(hp), 0), ("title_chars", chars(hp, shortest=1), 0),
         ("description_words", words(hp), 1),
         ("description_chars", chars(hp, shortest=3, max_features=hp["description_char_features"]), 1),
-    ], n_jobs=hp["n_jobs"])
+    ])
 
 
 def truncate_descriptions(x: np.ndarray, max_chars: int) -> np.ndarray:
@@ -101,12 +102,16 @@ def full_probabilities(model, x, n_classes: int) -> np.ndarray:
 
 
 def fusion_embedding(hp: dict, x_train, others: list, seed: int) -> list[np.ndarray]:
-    """TruncatedSVD of the TF-IDF matrix fitted on `svd_rows` sampled training rows: its cost
-    grows with the rows, and a few thousand already find the main directions."""
-    rows = np.random.default_rng(seed).permutation(x_train.shape[0])[: hp["svd_rows"] or None]
-    svd = TruncatedSVD(min(hp["embed_dim"], x_train.shape[1] - 1), random_state=seed)
-    svd.fit(x_train[np.sort(rows)].astype(np.float32))
-    return [svd.transform(x.astype(np.float32)) for x in others]
+    """TruncatedSVD of the TF-IDF matrix, fitted on `svd_rows` sampled training rows and the
+    `svd_features` n-grams most frequent among them: the randomized SVD's dense work grows with the
+    width (hundreds of thousands of n-grams at full size), and the leading directions live in the
+    frequent n-grams."""
+    rows = np.sort(np.random.default_rng(seed).permutation(x_train.shape[0])[: hp["svd_rows"] or None])
+    sample = x_train[rows]
+    columns = np.sort(np.argsort(sample.getnnz(axis=0), kind="stable")[-hp["svd_features"]:])
+    svd = TruncatedSVD(min(hp["embed_dim"], len(columns) - 1), random_state=seed)
+    svd.fit(sample[:, columns].astype(np.float32))
+    return [svd.transform(x[:, columns].astype(np.float32)) for x in others]
 
 
 def train_tfidf_fold(data: FoldData, hp: dict) -> FoldOutput:
