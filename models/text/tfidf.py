@@ -44,6 +44,7 @@ DEFAULTS = {
     "description_max_chars": 2000,  # two inputs: descriptions cut to this many characters (0: whole)
     "classifier": "svm",  # calibrated LinearSVC; or "logreg"
     "C": 0.5,
+    "calibration_folds": 3,  # svm: the sigmoid calibration's folds, each one LinearSVC fit
     "class_weight": "none",
     "embed_dim": 128,
     "svd_rows": 10000,  # rows the embedding's SVD is fitted on (0: all)
@@ -88,7 +89,7 @@ def classifier(hp: dict, seed: int):
     weight = None if hp["class_weight"] == "none" else "balanced"
     if hp["classifier"] == "svm":
         return CalibratedClassifierCV(LinearSVC(C=hp["C"], class_weight=weight, random_state=seed),
-                                      cv=3, method="sigmoid", n_jobs=hp["n_jobs"])
+                                      cv=hp["calibration_folds"], method="sigmoid", n_jobs=hp["n_jobs"])
     if hp["classifier"] == "logreg":
         return LogisticRegression(C=hp["C"] * 20, class_weight=weight, max_iter=2000)
     raise ValueError(f"classifier must be 'svm' or 'logreg', not {hp['classifier']!r}")
