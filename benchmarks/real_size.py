@@ -15,7 +15,7 @@ at the end holds every step measured in that run directory so far.
 
 Steps: data, folds, clean_text, tfidf (one row per fold), text_cnn (one row per fold, --epochs),
 stack (LightGBM stack of tfidf + text_cnn), submit (submission + its row count), stack_synthetic
-(LightGBM stack of --synthetic-models generated models of the real shape), images (feature
+(--synthetic-models generated models of the real shape, then their LightGBM stack), images (feature
 extraction of the first N generated JPEGs, one row per --image-counts N, each in a fresh process).
 """
 from __future__ import annotations
@@ -53,8 +53,13 @@ def step_commands(step: str, args) -> list[tuple[str, list[str], str]]:
     inline = [py, __file__, *common, "--train", str(args.train), "--test", str(args.test),
               "--images", str(args.images), "--synthetic-models", str(args.synthetic_models), "--inline"]
     folds = range(5) if args.folds == "all" else [int(k) for k in args.folds.split(",")]
-    if step in ("data", "folds", "clean_text", "stack_synthetic"):
+    if step in ("data", "folds", "clean_text"):
         return [(step, inline + [step], "")]
+    if step == "stack_synthetic":
+        names = ",".join(f"synthetic{m}" for m in range(args.synthetic_models))
+        return [("synthetic models", inline + [step], f"{args.synthetic_models} models of the real shape"),
+                (f"stack lgbm, {args.synthetic_models} synthetic", [py, "-m", "ensemble", "--method", "lgbm",
+                 "--models", names, "--run-dir", str(Path(args.run_dir) / "synthetic")], "")]
     if step == "images":
         return [(f"images {n}", inline + [f"images:{n}"], f"{n} JPEGs, {args.image_size}px")
                 for n in map(int, args.image_counts.split(","))]
@@ -97,11 +102,7 @@ def run_inline(step: str, args) -> None:
 
         synthetic = RunDir(Path(args.run_dir) / "synthetic")
         synthetic.prepare(data)
-        names = write_synthetic_models(synthetic, args.synthetic_models)
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "ensemble", "--method", "lgbm", "--models", ",".join(names),
-                        "--run-dir", str(synthetic.root)], cwd=ROOT, check=True)
-        print(f"stack of {len(names)} synthetic models: {(time.perf_counter() - started) / 60:.2f} min")
+        write_synthetic_models(synthetic, args.synthetic_models)
     elif step.startswith("images:"):
         extract_images(data, int(step.split(":")[1]), args.image_size)
 
