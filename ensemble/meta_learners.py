@@ -39,7 +39,8 @@ def lgbm_fit_predict(x, y, to_predict, n_classes, seed, params=None, prior_model
     corrections to the blend, so on a few thousand rows the stack does not fall below it.
     """
     # A few thousand rows are faster on one thread (more threads only spin, worst on a busy machine);
-    # at the challenge's size LightGBM's default, every core OpenMP sees.
+    # at the challenge's size LightGBM's default, every core OpenMP sees: OMP_NUM_THREADS=1 on a
+    # machine shared with other jobs, where spinning threads were slower than one (docs/benchmarks.md).
     size = {"n_jobs": 1} if len(x) < LARGE_DATA_ROWS else LARGE_DATA_PARAMS
     params = {**LGBM_PARAMS, **size, **(params or {}), "random_state": seed}
     counts = np.bincount(y, minlength=n_classes)
