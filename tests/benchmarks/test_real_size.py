@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import sys
 
 import numpy as np
@@ -61,8 +62,11 @@ def test_measured_reports_the_childs_own_peak_memory(tmp_path):
         small = measured([sys.executable, "-c", "pass"], log)
         big = measured([sys.executable, "-c", "b = bytearray(700 * 2**20); b[::4096] = b'x' * len(b[::4096])"], log)
     assert small["exit"] == 0 and big["exit"] == 0
-    # Linux counts the forking parent's size in a child's peak, so compare with a margin.
-    assert big["peak_gb"] > 0.68 and big["peak_gb"] - small["peak_gb"] > 0.3
+    assert big["peak_gb"] > 0.68
+    # Linux carries the spawning process's own peak into a child's (at exec), so an idle child
+    # reads at most what this test process has used, never the 700 MB above.
+    parent_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+    assert small["peak_gb"] <= parent_gb + 0.05
     assert big["wall_min"] > 0
 
 
