@@ -13,8 +13,15 @@ from sklearn.model_selection import train_test_split
 LGBM_PARAMS = {
     "n_estimators": 600, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 10,
     "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.5, "reg_lambda": 1.0,
-    "verbose": -1, "n_jobs": 2,
+    "verbose": -1,
 }
+
+# From 20k rows on, each of a round's 27 trees reads tens of thousands of rows (0.44 s a round on one
+# core at 68k rows and 5 models, and the 600 rounds ran out without early stopping on generated
+# data): half the rows per tree, 63 bins (probabilities need no finer histograms), twice the
+# learning rate and at most 150 rounds keep a 5-fold stack within minutes (docs/benchmarks.md).
+LARGE_DATA_PARAMS = {"subsample": 0.5, "max_bin": 63, "learning_rate": 0.1, "n_estimators": 150}
+LARGE_DATA_ROWS = 20000
 
 
 def _full_columns(model, probs: np.ndarray, n_classes: int) -> np.ndarray:
@@ -31,9 +38,11 @@ def lgbm_fit_predict(x, y, to_predict, n_classes, seed, params=None, prior_model
     fitted on the same training rows, instead of from the class priors: the trees only learn
     corrections to the blend, so on a few thousand rows the stack does not fall below it.
     """
-    # A few thousand rows are faster on one thread; more threads only spin, worst on a busy machine.
-    threads = {"n_jobs": 1} if len(x) < 20000 else {}
-    params = {**LGBM_PARAMS, **threads, **(params or {}), "random_state": seed}
+    # A few thousand rows are faster on one thread (more threads only spin, worst on a busy machine);
+    # at the challenge's size LightGBM's default, every core OpenMP sees: OMP_NUM_THREADS=1 on a
+    # machine shared with other jobs, where spinning threads were slower than one (docs/benchmarks.md).
+    size = {"n_jobs": 1} if len(x) < LARGE_DATA_ROWS else LARGE_DATA_PARAMS
+    params = {**LGBM_PARAMS, **size, **(params or {}), "random_state": seed}
     counts = np.bincount(y, minlength=n_classes)
     stratify = y if counts[counts > 0].min() >= 2 else None
     x_fit, x_stop, y_fit, y_stop = train_test_split(x, y, test_size=0.1, random_state=seed, stratify=stratify)

@@ -8,12 +8,19 @@ scores become probabilities by sigmoid calibration (CalibratedClassifierCV), so 
 comparable numbers from every model.
 
 Its "embedding" for the fusion net is a TruncatedSVD projection of the TF-IDF matrix.
+
+At the challenge's size (68k training rows a fold, descriptions up to thousands of characters) the
+costs are: description character n-grams (most of the matrix), the calibration's three LinearSVC
+fits and the SVD; so descriptions are cut to `description_max_chars`, the calibration folds run
+`n_jobs` at a time, and the SVD reads `svd_rows` sampled rows and their `svd_features` most frequent
+n-grams (benchmarks/real_size.py measures each; docs/benchmarks.md, "Real size").
 """
 from __future__ import annotations
 
 import time
 
 import numpy as np
+import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import TruncatedSVD
@@ -21,6 +28,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
+from joblib import parallel_config
 
 from folds.store import FoldOutput
 from models.core.registry import FoldData, ModelSpec, register
@@ -33,10 +41,15 @@ DEFAULTS = {
     "char_ngrams": 5,
     "max_features": 300000,
     "description_char_features": 100000,  # two inputs: char n-grams kept for the description
+    "description_max_chars": 2000,  # two inputs: descriptions cut to this many characters (0: whole)
     "classifier": "svm",  # calibrated LinearSVC; or "logreg"
     "C": 0.5,
+    "calibration_folds": 3,  # svm: the sigmoid calibration's folds, each one LinearSVC fit
     "class_weight": "none",
     "embed_dim": 128,
+    "svd_rows": 10000,  # rows the embedding's SVD is fitted on (0: all)
+    "svd_features": 20000,  # the most frequent n-grams among them it reads (0: all)
+    "n_jobs": 2,  # calibration folds fitted at once (threads)
 }
 
 
@@ -62,11 +75,21 @@ def vectorizer(hp: dict, two_columns: bool = False):
     ])
 
 
+def truncate_descriptions(x: np.ndarray, max_chars: int) -> np.ndarray:
+    """Cut the description column: past a few paragraphs a description repeats itself, and its
+    character n-grams cost in proportion to its length."""
+    if not max_chars or np.ndim(x) != 2:
+        return x
+    x = x.copy()
+    x[:, 1] = pd.Series(x[:, 1], dtype=object).str.slice(0, max_chars).to_numpy(dtype=object)
+    return x
+
+
 def classifier(hp: dict, seed: int):
     weight = None if hp["class_weight"] == "none" else "balanced"
     if hp["classifier"] == "svm":
         return CalibratedClassifierCV(LinearSVC(C=hp["C"], class_weight=weight, random_state=seed),
-                                      cv=3, method="sigmoid")
+                                      cv=hp["calibration_folds"], method="sigmoid", n_jobs=hp["n_jobs"])
     if hp["classifier"] == "logreg":
         return LogisticRegression(C=hp["C"] * 20, class_weight=weight, max_iter=2000)
     raise ValueError(f"classifier must be 'svm' or 'logreg', not {hp['classifier']!r}")
@@ -79,17 +102,33 @@ def full_probabilities(model, x, n_classes: int) -> np.ndarray:
     return probs
 
 
+def fusion_embedding(hp: dict, x_train, others: list, seed: int) -> list[np.ndarray]:
+    """TruncatedSVD of the TF-IDF matrix, fitted on `svd_rows` sampled training rows and the
+    `svd_features` n-grams most frequent among them: the randomized SVD's dense work grows with the
+    width (hundreds of thousands of n-grams at full size), and the leading directions live in the
+    frequent n-grams."""
+    rows = np.sort(np.random.default_rng(seed).permutation(x_train.shape[0])[: hp["svd_rows"] or None])
+    sample = x_train[rows]
+    columns = np.sort(np.argsort(sample.getnnz(axis=0), kind="stable")[-hp["svd_features"]:])
+    svd = TruncatedSVD(min(hp["embed_dim"], len(columns) - 1), random_state=seed)
+    svd.fit(sample[:, columns].astype(np.float32))
+    return [svd.transform(x[:, columns].astype(np.float32)) for x in others]
+
+
 def train_tfidf_fold(data: FoldData, hp: dict) -> FoldOutput:
     started = time.time()
     features = vectorizer(hp, two_columns=np.ndim(data.x_train) == 2)
-    x_train = features.fit_transform(data.x_train)
-    x_val, x_test = features.transform(data.x_val), features.transform(data.x_test)
-    model = classifier(hp, data.seed).fit(x_train, data.y_train)
+    x_train, x_val, x_test = (truncate_descriptions(x, hp["description_max_chars"])
+                              for x in (data.x_train, data.x_val, data.x_test))
+    x_train = features.fit_transform(x_train)
+    x_val, x_test = features.transform(x_val), features.transform(x_test)
+    # liblinear releases the GIL: calibration folds in threads share the matrix instead of copying it.
+    with parallel_config(backend="threading"):
+        model = classifier(hp, data.seed).fit(x_train, data.y_train)
     output = FoldOutput(full_probabilities(model, x_val, data.n_classes),
                         full_probabilities(model, x_test, data.n_classes))
     if hp["embed_dim"]:
-        svd = TruncatedSVD(min(hp["embed_dim"], x_train.shape[1] - 1), random_state=data.seed).fit(x_train)
-        output.val_embed, output.test_embed = svd.transform(x_val), svd.transform(x_test)
+        output.val_embed, output.test_embed = fusion_embedding(hp, x_train, [x_val, x_test], data.seed)
     output.info = {"seconds": round(time.time() - started, 1), "features": int(x_train.shape[1])}
     return output
 

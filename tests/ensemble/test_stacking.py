@@ -114,3 +114,28 @@ def test_lgbm_boosts_from_the_calibrated_blend(run_with_models):
     np.testing.assert_allclose(stacked, blend, atol=1e-4)
     plain = lgbm_fit_predict(x, y, [x[:50]], 6, 0, params=frozen)[0]
     assert not np.allclose(plain, blend, atol=1e-2)  # without the prior it starts from class priors
+
+
+@pytest.mark.parametrize("rows, expected", [(1000, {"n_jobs": 1, "max_bin": 255}), (20000, {"max_bin": 63})])
+def test_lightgbm_stack_settings_follow_the_data_size(monkeypatch, rows, expected):
+    """Small stacks run on one thread; from 20k rows coarser histograms, half the rows a tree and
+    every core (LightGBM's default thread count)."""
+    import lightgbm as lgb
+
+    from ensemble import meta_learners
+
+    seen = {}
+
+    class Recording(lgb.LGBMClassifier):
+        def fit(self, *args, **kwargs):
+            seen.update(self.get_params())
+            return super().fit(*args, **kwargs)
+
+    monkeypatch.setattr(meta_learners.lgb, "LGBMClassifier", Recording)
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, rows)
+    x = rng.random((rows, 3)) + np.eye(3)[y]
+    val, = meta_learners.lgbm_fit_predict(x, y, [x[:5]], 3, 0, params={"n_estimators": 3})
+    assert val.shape == (5, 3)
+    assert {k: seen.get(k, 255 if k == "max_bin" else None) for k in expected} == expected
+    assert (seen.get("n_jobs") is None) == (rows >= meta_learners.LARGE_DATA_ROWS)

@@ -96,7 +96,29 @@ def test_tfidf_two_columns_beat_title_only_when_the_class_is_in_the_description(
     assert out.val_embed.shape == (60, 8) and out.info["features"] > 0
 
 
-@pytest.mark.parametrize("recipe", ["demo", "text", "text_fr", "challenge_gpu", "images"])
+def test_tfidf_reads_only_the_head_of_long_descriptions(tmp_path):
+    from models.text.tfidf import truncate_descriptions
+
+    x = np.array([["titre", "début " + "x" * 50], ["autre", ""]], dtype=object)
+    cut = truncate_descriptions(x, 10)
+    assert cut[:, 0].tolist() == ["titre", "autre"] and cut[:, 1].tolist() == ["début xxxx", ""]
+    assert x[0, 1].endswith("x" * 50)  # the fold's own array is left alone
+    # The class cue sits past the cut: the model can no longer see it in the description.
+    spec = get_model("tfidf")
+    fold, y_val = toy_fold(tmp_path, two_inputs=True, title_informative=False)
+    blind = spec.train_fold(fold, resolve_hparams(spec, {"embed_dim": 0, "description_max_chars": 1}))
+    assert (blind.val_probs.argmax(1) == y_val).mean() < 0.6
+
+
+def test_tfidf_embedding_svd_fitted_on_a_sample_of_rows(tmp_path):
+    spec = get_model("tfidf")
+    fold, _ = toy_fold(tmp_path, two_inputs=True)
+    out = spec.train_fold(fold, resolve_hparams(spec, {"embed_dim": 6, "svd_rows": 50, "n_jobs": 1}))
+    assert out.val_embed.shape == (60, 6) and out.test_embed.shape == (7, 6)
+    assert np.isfinite(out.val_embed).all() and out.val_embed.std() > 0
+
+
+@pytest.mark.parametrize("recipe", ["demo", "text", "text_fr", "night", "challenge_gpu", "images"])
 def test_every_recipe_names_registered_models_with_valid_settings(recipe):
     from recipes import RECIPES, recipe_steps
 

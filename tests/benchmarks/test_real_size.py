@@ -1,0 +1,82 @@
+"""The real-size benchmark's generator, synthetic models and step runner, on a few hundred rows."""
+from __future__ import annotations
+
+import json
+import resource
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.real_size import main as real_size_main
+from benchmarks.real_size import measured
+from benchmarks.real_size_data import CLASS_COUNTS, make_real_size, train_counts
+from benchmarks.synthetic_oof import write_synthetic_models
+from challenge.reader import read_challenge
+from folds.store import RunDir
+
+
+@pytest.fixture(scope="module")
+def real_like(tmp_path_factory):
+    return make_real_size(tmp_path_factory.mktemp("real_like"), n_train=1200, n_test=200, n_images=3)
+
+
+def test_class_counts_are_the_challenges_scaled():
+    shares = np.array([CLASS_COUNTS[c] for c in sorted(CLASS_COUNTS)], dtype=float)
+    assert train_counts(shares, 84916).tolist() == [CLASS_COUNTS[c] for c in sorted(CLASS_COUNTS)]
+    small = train_counts(shares, 1000)
+    assert small.min() >= 5 and abs(small.sum() - 1000) <= 27
+
+
+def test_generated_folder_reads_like_the_challenge(real_like):
+    data = read_challenge(real_like)
+    assert len(data.test) == 200 and data.labels.nunique() == 27
+    counts = data.labels.value_counts()
+    assert counts[2583] > 5 * counts[1180]  # the challenge's imbalance
+    assert 8 <= data.train["designation"].str.split().str.len().mean() <= 12
+    empty = data.train["description"].fillna("") == ""
+    assert 0.28 < empty.mean() < 0.42
+    described = data.train.loc[~empty, "description"]
+    assert described.str.startswith("<p>").all() and described.str.len().max() > 1500
+    assert described.str.contains("&eacute;").any()
+    assert data.test.index[0] == len(data.train)
+    images = data.images_present("train")
+    assert images.sum() == 3 and images.iloc[:3].all()
+
+
+def test_synthetic_models_stack_like_trained_ones(real_like, tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.prepare(read_challenge(real_like))
+    names = write_synthetic_models(run, 2)
+    assert names == ["synthetic0", "synthetic1"]
+    oof = run.model("synthetic1").oof()
+    assert oof.shape == (1200, 27) and np.allclose(oof.sum(axis=1), 1, atol=1e-4)
+    # The stronger model is right more often.
+    f1 = [run.model(n).metrics()["oof"]["weighted_f1"] for n in names]
+    assert 0.2 < f1[0] < f1[1] < 1.0
+
+
+def test_measured_reports_the_childs_own_peak_memory(tmp_path):
+    with open(tmp_path / "log", "w") as log:
+        small = measured([sys.executable, "-c", "pass"], log)
+        big = measured([sys.executable, "-c", "b = bytearray(700 * 2**20); b[::4096] = b'x' * len(b[::4096])"], log)
+    assert small["exit"] == 0 and big["exit"] == 0
+    assert big["peak_gb"] > 0.68
+    # Linux carries the spawning process's own peak into a child's (at exec), so an idle child
+    # reads at most what this test process has used, never the 700 MB above.
+    parent_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+    assert small["peak_gb"] <= parent_gb + 0.05
+    assert big["wall_min"] > 0
+
+
+def test_steps_accumulate_in_one_table(tmp_path, capsys):
+    data_dir, run_dir = tmp_path / "data", tmp_path / "run"
+    common = ["--data-dir", str(data_dir), "--run-dir", str(run_dir), "--train", "300", "--test", "50"]
+    real_size_main([*common, "--steps", "data,folds"])
+    table = real_size_main([*common, "--steps", "clean_text"])
+    assert list(table) == ["data", "folds", "clean_text"]
+    assert all(r["exit"] == 0 for r in table.values())
+    assert len(pd.read_csv(data_dir / "X_test_update.csv")) == 50
+    assert json.loads((run_dir / "real_size.json").read_text()).keys() == table.keys()
+    assert "| clean_text |" in capsys.readouterr().out
