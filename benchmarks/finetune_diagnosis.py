@@ -33,6 +33,7 @@ RECIPES = {
     "new_all": ({"finetune_layers": 0}, False),
     "new_80": ({"finetune_layers": 80}, False),
     "new_nols": ({"finetune_label_smoothing": 0.0}, False),
+    "rewarm_affine": ({"finetune_augment": "affine", "finetune_rewarm_epochs": 1}, False),
 }
 
 
@@ -119,6 +120,7 @@ def main(argv=None):
 
     from challenge.images import image_dataset
     from models.image.backbones import get_backbone
+    from models.image.finetune import rewarm_head
     from models.image.image_transfer import DEFAULTS
 
     backbone = get_backbone("effnet_lite0")
@@ -149,10 +151,14 @@ def main(argv=None):
         hp = {**DEFAULTS, "finetune_epochs": epochs, **overrides}
         net, head = fresh()
         started = time.time()
-        model = (old_phase2(net, head, hp, size, 42) if old
-                 else new_phase2(net, head, hp, size, 42, steps_per_epoch if args.epochs else args.steps))
         ds = image_dataset(train[0], size, 32, labels=train[1], n_classes=n_classes,
                            preprocess=backbone.preprocess, shuffle_seed=42, cache=True)
+        if hp["finetune_rewarm_epochs"]:
+            rewarm_head(net, head, hp, ds, n_classes, size, 42, verbose=0)
+            print(f"{name}: head re-warmed on augmented images, validation weighted F1 {val_f1(net, head):.4f} "
+                  f"({time.time() - started:.0f} s)", flush=True)
+        model = (old_phase2(net, head, hp, size, 42) if old
+                 else new_phase2(net, head, hp, size, 42, steps_per_epoch if args.epochs else args.steps))
         for epoch in range(epochs):
             model.fit(ds if args.epochs else ds.take(args.steps), epochs=1, verbose=0)
             print(f"{name} {hp['finetune_augment']} lr {hp['finetune_learning_rate']:g} "

@@ -34,6 +34,8 @@ FINETUNE_DEFAULTS = {
     "finetune_weight_decay": 1e-4,
     "finetune_label_smoothing": 0.1,
     "finetune_augment": "flip",  # "flip" (what the head was trained on), "affine" (flip, shift, rotation, zoom) or "none"
+    "finetune_rewarm_epochs": 0,  # epochs of the head alone on the augmented images before the backbone thaws
+    "finetune_rewarm_learning_rate": 1e-4,
     "finetune_batch_size": 32,
     "cache_images": True,  # keep decoded images in memory while fine-tuning
 }
@@ -92,6 +94,22 @@ def build_finetune_model(net: keras.Model, head: keras.Model, hp: dict, size: in
     return keras.Model(images, head(net(x)), name=f"{net.name}_finetuned")
 
 
+def rewarm_head(net: keras.Model, head: keras.Model, hp: dict, train_ds, n_classes: int, size: int, seed: int,
+                verbose: int = 2) -> None:
+    """The head alone, backbone frozen, on the augmented images it is about to see: it learns them
+    before its gradients reach the backbone (the phase-1 head scores 0.86 instead of 0.92 on the
+    affine-augmented images of fashion-public)."""
+    net.trainable = False
+    freeze_batch_norm(head)
+    images = keras.Input((size, size, 3), name="image")
+    augment = phase2_augmentation(hp["finetune_augment"], seed)
+    model = keras.Model(images, head(net(augment(images) if augment is not None else images)), name="rewarm")
+    model.compile(optimizer=keras.optimizers.AdamW(float(hp["finetune_rewarm_learning_rate"]),
+                                                   weight_decay=float(hp["finetune_weight_decay"])),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=float(hp["finetune_label_smoothing"])))
+    model.fit(train_ds, epochs=int(hp["finetune_rewarm_epochs"]), shuffle=False, verbose=verbose)
+
+
 def finetune_callbacks(folder: Path, extra=()) -> list[keras.callbacks.Callback]:
     """No ReduceLROnPlateau: the schedule sets the learning rate. The best epoch on validation is
     kept (usually the last: the learning rate ends at zero)."""
@@ -118,6 +136,9 @@ def finetune(net: keras.Model, head: keras.Model, hp: dict, train: tuple, val: t
                              shuffle_seed=seed, cache=cache, crop=crop)
     val_ds = image_dataset(val[0], size, batch, labels=val[1], n_classes=n_classes, preprocess=preprocess,
                            cache=cache, crop=crop)
+    folder = Path(folder)
+    if int(hp["finetune_rewarm_epochs"]) and not (folder / "backup").exists():  # not again on a resume
+        rewarm_head(net, head, hp, train_ds, n_classes, size, seed, verbose)
     with distribution_scope(hp.get("strategy", "none")):
         model = build_finetune_model(net, head, hp, size, seed)
         model.compile(optimizer=finetune_optimizer(hp, steps_per_epoch=int(np.ceil(len(train[0]) / batch))),
@@ -125,5 +146,5 @@ def finetune(net: keras.Model, head: keras.Model, hp: dict, train: tuple, val: t
                       metrics=[weighted_f1_metric()])
     history = model.fit(train_ds, validation_data=val_ds, epochs=int(hp["finetune_epochs"]), shuffle=False,
                         class_weight=class_weights(train[1], n_classes, hp.get("class_weight", "none")),
-                        callbacks=finetune_callbacks(Path(folder), callbacks), verbose=verbose)
+                        callbacks=finetune_callbacks(folder, callbacks), verbose=verbose)
     return len(history.epoch)

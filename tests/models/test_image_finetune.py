@@ -118,3 +118,18 @@ def test_keep_better_records_the_phase_each_fold_kept():
 
 def test_finetune_defaults_are_the_transfer_models_defaults():
     assert {k: DEFAULTS[k] for k in FINETUNE_DEFAULTS} == FINETUNE_DEFAULTS
+
+
+def test_rewarming_trains_the_head_alone_on_the_augmented_images(demo_dir):
+    from challenge.images import image_dataset
+    from models.image.finetune import rewarm_head
+
+    paths, y, n_classes = demo_images(demo_dir, n=32)
+    net, head = tiny_net_and_head(n_classes)
+    hp = {**DEFAULTS, "finetune_augment": "affine", "finetune_rewarm_epochs": 1}
+    backbone_before = [w.copy() for w in net.get_weights()]
+    head_before = [w.copy() for w in head.get_layer("probs").get_weights()]
+    ds = image_dataset(paths, SIZE, 16, labels=y, n_classes=n_classes, shuffle_seed=0)
+    rewarm_head(net, head, hp, ds, n_classes, SIZE, seed=0, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(backbone_before, net.get_weights()))
+    assert not all(np.array_equal(a, b) for a, b in zip(head_before, head.get_layer("probs").get_weights()))
