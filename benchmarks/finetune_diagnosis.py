@@ -26,14 +26,15 @@ RECIPES = {
     "old_flip": ({"finetune_augment": "flip", "finetune_learning_rate": 1e-4, "finetune_label_smoothing": 0.0}, True),
     "old_lr1e5": ({"finetune_augment": "affine", "finetune_learning_rate": 1e-5, "finetune_label_smoothing": 0.0},
                   True),
-    "new": ({}, False),
-    "new_affine": ({"finetune_augment": "affine"}, False),
+    # as measured for issue 14: label smoothing 0.1 then, 0 by default now
+    "new": ({"finetune_label_smoothing": 0.1}, False),
+    "new_affine": ({"finetune_augment": "affine", "finetune_label_smoothing": 0.1}, False),
+    "rewarm_affine": ({"finetune_augment": "affine", "finetune_rewarm_epochs": 1, "finetune_label_smoothing": 0.1},
+                      False),
+    "new_nols": ({"finetune_label_smoothing": 0.0}, False),
     "new_lr3e5": ({"finetune_learning_rate": 3e-5}, False),
-    "new_lr3e4": ({"finetune_learning_rate": 3e-4}, False),
     "new_all": ({"finetune_layers": 0}, False),
     "new_80": ({"finetune_layers": 80}, False),
-    "new_nols": ({"finetune_label_smoothing": 0.0}, False),
-    "rewarm_affine": ({"finetune_augment": "affine", "finetune_rewarm_epochs": 1}, False),
 }
 
 

@@ -11,7 +11,10 @@ The recipe, and why each piece is there (measured on fashion-public, docs/benchm
   next to ImageNet's and the head's own.
 - AdamW with a peak learning rate 10x below phase 1's, reached by a linear warm-up and followed by a
   cosine decay to zero (one `keras.optimizers.schedules.CosineDecay`), weight decay on the kernels
-  only, and label smoothing, which keeps gradients alive once the head is confident.
+  only. Label smoothing is off by default: on a head trained without it, whose logits are very
+  confident, the smoothed targets give losses of 10-30 and gradients that only shrink the logits.
+- With `finetune_augment="affine"`, `finetune_rewarm_epochs` first trains the head alone on the
+  augmented images, so that it knows them before its gradients reach the backbone.
 - `BackupAndRestore` saves weights, optimizer state and epoch after every epoch: a killed fold restarts
   at the epoch it was in, with its learning-rate schedule where it was.
 """
@@ -32,7 +35,7 @@ FINETUNE_DEFAULTS = {
     "finetune_learning_rate": 1e-4,  # the peak, after warm-up
     "finetune_warmup": 0.3,  # warm-up length, in epochs
     "finetune_weight_decay": 1e-4,
-    "finetune_label_smoothing": 0.1,
+    "finetune_label_smoothing": 0.0,
     "finetune_augment": "flip",  # "flip" (what the head was trained on), "affine" (flip, shift, rotation, zoom) or "none"
     "finetune_rewarm_epochs": 0,  # epochs of the head alone on the augmented images before the backbone thaws
     "finetune_rewarm_learning_rate": 1e-4,
