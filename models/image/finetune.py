@@ -55,7 +55,7 @@ def unfreeze_top(net: keras.Model, n_layers: int) -> None:
 
 def freeze_batch_norm(model: keras.Model) -> None:
     """A BatchNormalization layer with trainable=False runs in inference mode (Keras 3)."""
-    for layer in model._flatten_layers():
+    for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
 
