@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import keras
 
@@ -15,12 +16,19 @@ def set_precision(mixed: bool) -> None:
 def distribution_scope(strategy: str):
     """'none' (one device) or 'mirrored' (tf.distribute.MirroredStrategy over every visible GPU):
     build and compile models inside the returned context."""
-    import tensorflow as tf
-
     if strategy == "none":
         return contextlib.nullcontext()
     if strategy == "mirrored":
-        return tf.distribute.MirroredStrategy().scope()
+        return _mirrored().scope()
     from challenge.errors import DataError
 
     raise DataError(f"strategy must be 'none' or 'mirrored', not {strategy!r}.")
+
+
+@functools.cache
+def _mirrored():
+    """One strategy per process: a transfer model's head (phase 1) and its fine-tuning model (phase 2)
+    are built in separate scopes and must share the strategy their variables belong to."""
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy()

@@ -4,9 +4,11 @@
    cached (models.image.image_features); a head (models.image.image_head) trains on them in seconds. With
    `flip_train`, mirrored images' features are extra training rows; with `tta`, predictions are
    the mean over the image and its mirror.
-2. Optional fine-tuning (`finetune_epochs` > 0): backbone + trained head end to end on the images,
-   with the augmentation layers in front, the last `finetune_layers` backbone layers trainable,
-   BatchNorm kept in inference mode and a lower learning rate.
+2. Optional fine-tuning (`finetune_epochs` > 0, models.image.finetune): the top `finetune_layers`
+   backbone layers and the trained head end to end on the images, warm-up then cosine-decayed AdamW,
+   BatchNorm in inference mode; the fold's validation and test rows then go through the tuned
+   backbone. `finetune_keep=better` (the default) keeps, per fold, the phase that scores better on
+   its validation rows; done.json records both scores and the phase kept.
 
 Registered names: `effnet_lite0` (offline ImageNet weights) and the keras.applications backbones
 `vgg16`, `resnet50`, `xception`, `mobilenet_v2`, `efficientnet_b0` (weights downloaded by Keras on
@@ -21,13 +23,16 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from challenge.images import augmentation, check_images, image_dataset
+from sklearn.metrics import f1_score
+
+from challenge.images import check_images, image_dataset
 from folds.store import FoldOutput
 from models.image.backbones import get_backbone
+from models.image.finetune import FINETUNE_DEFAULTS, finetune
 from models.image.image_features import extract_features
 from models.image.image_head import build_head, feature_dataset
 from models.core.keras_fold import EMBEDDING_LAYER, compile_model
-from models.core.metrics import class_weights, optimizer_for, loss_for, standard_callbacks, weighted_f1_metric
+from models.core.metrics import class_weights, standard_callbacks
 from models.core.registry import FoldData, ModelSpec, register
 from models.core.run_options import distribution_scope, set_precision
 
@@ -54,12 +59,10 @@ DEFAULTS = {
     "steps_per_execution": 8,  # the head's steps are tiny: run 8 per graph call
     "epochs": 40,
     "patience": 6,
-    "finetune_epochs": 0,
-    "finetune_layers": 40,
-    "finetune_learning_rate": 1e-4,
-    "finetune_batch_size": 32,
-    "augment": True,
-    "cache_images": True,  # keep decoded images in memory while fine-tuning
+    **FINETUNE_DEFAULTS,  # phase 2, off unless finetune_epochs > 0 (models.image.finetune)
+    # Per fold, the phase that scores better on its validation rows ("finetuned": always phase 2):
+    # on fashion-public phase 2 ties with the frozen head at best (docs/benchmarks.md, issue 14).
+    "finetune_keep": "better",
     "mixed_precision": False,
     "strategy": "none",  # or "mirrored": every visible GPU (tf.distribute.MirroredStrategy)
     "tensorboard": False,
@@ -105,60 +108,52 @@ def train_transfer_fold(backbone_name: str, data: FoldData, hp: dict) -> FoldOut
              callbacks=standard_callbacks(fold_dir / "head", hp), verbose=data.verbose)
     info = {"head_epochs": len(head.history.epoch)}
 
+    frozen = {k: _head_outputs(head, [plain.rows(p)] + ([mirrored.rows(p)] if hp["tta"] else []))
+              for k, p in (("val", val_paths), ("test", test_paths))}
+    out = frozen
     if hp["finetune_epochs"] > 0:
-        net, epochs = finetune(backbone, head, data, hp, train_paths, val_paths)
-        info["finetune_epochs"] = epochs
-        # The backbone has changed: its features are no longer the cached ones.
-        rows = {k: _net_features(net, p, size, backbone.preprocess, hp, flip=False)
-                for k, p in (("val", val_paths), ("test", test_paths))}
-        flipped = ({k: _net_features(net, p, size, backbone.preprocess, hp, flip=True)
-                    for k, p in (("val", val_paths), ("test", test_paths))} if hp["tta"] else None)
-    else:
-        rows = {"val": plain.rows(val_paths), "test": plain.rows(test_paths)}
-        flipped = {"val": mirrored.rows(val_paths), "test": mirrored.rows(test_paths)} if hp["tta"] else None
-
-    embed = keras.Model(head.inputs, head.get_layer(EMBEDDING_LAYER).output)
-    out = {}
-    for k in ("val", "test"):
-        views = [rows[k]] + ([flipped[k]] if flipped else [])
-        out[f"{k}_probs"] = np.mean([head.predict(v, batch_size=1024, verbose=0) for v in views], axis=0)
-        out[f"{k}_embed"] = np.mean([embed.predict(v, batch_size=1024, verbose=0) for v in views], axis=0)
+        tuned, phase2 = _finetune_fold(backbone, head, data, hp, train_paths, val_paths, test_paths)
+        out = _keep(frozen, tuned, data.y_val, hp["finetune_keep"], phase2)
+        info.update(phase2)
     info.update(seconds=round(time.time() - started, 1), blank_images=len(bad), image_size=size)
     keras.backend.clear_session()
-    return FoldOutput(out["val_probs"], out["test_probs"], out["val_embed"], out["test_embed"], info=info)
+    return FoldOutput(out["val"]["probs"], out["test"]["probs"], out["val"]["embed"], out["test"]["embed"],
+                      info=info)
 
 
-def finetune(backbone, head: keras.Model, data: FoldData, hp: dict, train_paths, val_paths):
-    """Phase 2: the last `finetune_layers` backbone layers and the head, end to end on images.
-    Returns the tuned backbone (sharing weights with the model) and the epochs run."""
+def _head_outputs(head: keras.Model, views: list[np.ndarray]) -> dict:
+    """Probabilities and embeddings, each the mean over the views (the image, and its mirror for TTA)."""
+    embed = keras.Model(head.inputs, head.get_layer(EMBEDDING_LAYER).output)
+    return {"probs": np.mean([head.predict(v, batch_size=1024, verbose=0) for v in views], axis=0),
+            "embed": np.mean([embed.predict(v, batch_size=1024, verbose=0) for v in views], axis=0)}
+
+
+def _finetune_fold(backbone, head, data: FoldData, hp: dict, train_paths, val_paths, test_paths):
+    """Phase 2 (models.image.finetune); then the tuned backbone's features of the validation and
+    test images go through the tuned head. Returns those outputs and what to record in done.json."""
     size = int(hp["image_size"])
+    phase_started = time.time()
     with distribution_scope(hp["strategy"]):
         net = backbone.build(size, weights=_weights(hp), cache_dir=hp["cache_dir"], multilevel=hp["multilevel"])
-        net.trainable = True
-        for layer in net.layers[:-hp["finetune_layers"]] if hp["finetune_layers"] else net.layers:
-            layer.trainable = False
-        for layer in net.layers:
-            if isinstance(layer, keras.layers.BatchNormalization):
-                layer.trainable = False
-        images = keras.Input((size, size, 3), name="image")
-        x = augmentation(seed=data.seed)(images) if hp["augment"] else images
-        x = net(x, training=False)  # BatchNorm statistics stay those of ImageNet
-        model = keras.Model(images, head(x), name=f"{backbone.name}_finetuned")
-        model.compile(optimizer=optimizer_for(hp["optimizer"], hp["finetune_learning_rate"]),
-                      loss=loss_for(hp["loss"]), metrics=[weighted_f1_metric()])
-    batch = hp["finetune_batch_size"]
-    crop = hp["crop_background"]
-    train_ds = image_dataset(train_paths, size, batch, labels=data.y_train, n_classes=data.n_classes,
-                             preprocess=backbone.preprocess, shuffle_seed=data.seed, cache=hp["cache_images"],
-                             crop=crop)
-    val_ds = image_dataset(val_paths, size, batch, labels=data.y_val, n_classes=data.n_classes,
-                           preprocess=backbone.preprocess, cache=hp["cache_images"], crop=crop)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=hp["finetune_epochs"],
-              class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
-              callbacks=standard_callbacks(Path(data.fold_dir) / "finetune",
-                                           {**hp, "patience": max(2, hp["patience"] // 2)}),
-              verbose=data.verbose)
-    return net, len(history.epoch)
+    epochs = finetune(net, head, hp, (train_paths, data.y_train), (val_paths, data.y_val), data.n_classes,
+                      backbone.preprocess, Path(data.fold_dir) / "finetune", seed=data.seed, verbose=data.verbose)
+    flips = (False, True) if hp["tta"] else (False,)
+    tuned = {k: _head_outputs(head, [_net_features(net, p, size, backbone.preprocess, hp, flip=f) for f in flips])
+             for k, p in (("val", val_paths), ("test", test_paths))}
+    return tuned, {"finetune_epochs": epochs, "finetune_seconds": round(time.time() - phase_started, 1)}
+
+
+def _keep(frozen: dict, tuned: dict, y_val: np.ndarray, mode: str, record: dict) -> dict:
+    """'finetuned' keeps phase 2's outputs; 'better' whichever phase scores better on this fold's
+    validation rows. Both scores and the choice go into `record` (the fold's done.json)."""
+    if mode not in ("finetuned", "better"):
+        raise ValueError(f"finetune_keep must be 'finetuned' or 'better', not {mode!r}")
+    scores = {name: float(f1_score(y_val, out["val"]["probs"].argmax(1), average="weighted"))
+              for name, out in (("frozen", frozen), ("finetuned", tuned))}
+    kept = "frozen" if mode == "better" and scores["frozen"] > scores["finetuned"] else "finetuned"
+    record.update(frozen_val_f1=round(scores["frozen"], 4), finetuned_val_f1=round(scores["finetuned"], 4),
+                  kept_phase=kept)
+    return frozen if kept == "frozen" else tuned
 
 
 def _net_features(net, paths, size, preprocess, hp, flip: bool) -> np.ndarray:

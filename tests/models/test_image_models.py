@@ -78,10 +78,15 @@ def test_finetuning_phase_trains_the_backbone_end_to_end(demo_dir, image_run, tm
     train.main(["--model", "effnet_lite0", "--data-dir", str(demo_dir), "--run-dir", str(tmp_path / "r"),
                 "--n-folds", "2", "--fold", "0", "--quiet", *FAST_LITE0, "--epochs", "1",
                 "--set", f"cache_dir={root / 'cache'}", "--set", "finetune_epochs=1",
-                "--set", "finetune_layers=6", "--set", "tta=false"])
-    fold = RunDir(tmp_path / "r").model("effnet_lite0").fold_dir(0)
+                "--set", "finetune_layers=6", "--set", "tta=false", "--set", "finetune_keep=better"])
+    store = RunDir(tmp_path / "r").model("effnet_lite0")
+    fold = store.fold_dir(0)
     assert (fold / "finetune" / "history.csv").is_file() and (fold / "finetune" / "model.keras").is_file()
     assert np.load(fold / "val_probs.npy").shape == (150, 6)
+    # done.json says which phase the fold kept, and the validation score of each.
+    done = store.fold_summary(0)
+    kept = max(("finetuned", "frozen"), key=lambda phase: done[f"{phase}_val_f1"])
+    assert done["kept_phase"] == kept and done["weighted_f1"] == pytest.approx(done[f"{kept}_val_f1"], abs=1e-4)
 
 
 def test_head_standardises_features_with_training_statistics():
