@@ -93,11 +93,12 @@ def step_commands(step: str, args) -> list[tuple[str, list[str], str]]:
         note = {"text_cnn": f"{args.epochs} epoch(s)", "effnet_lite0": f"{settings.get('image_size')}px"}.get(step, "")
         return [(f"{step} fold {k}", train + ["--fold", str(k)], note) for k in folds]
     if step == "stack":
-        return [("stack lgbm", [py, "-m", "ensemble", "--method", "lgbm", "--models", args.stack_models,
-                                "--run-dir", args.run_dir], args.stack_models.replace(",", " + "))]
+        return [(f"{args.stack_name} ({args.stack_models})",
+                 [py, "-m", "ensemble", "--method", "lgbm", "--models", args.stack_models, "--name", args.stack_name,
+                  "--run-dir", args.run_dir], args.stack_models.replace(",", " + "))]
     if step == "submit":
-        return [("submit", [py, "submit.py", "--run-dir", args.run_dir, "--source", "stack-lgbm",
-                            "--out", str(Path(args.run_dir) / "submission.csv")], "")]
+        return [(f"submit {args.stack_name}", [py, "submit.py", "--run-dir", args.run_dir, "--source", args.stack_name,
+                                               "--out", str(submission_path(args))], "")]
     raise ValueError(step)
 
 
@@ -172,10 +173,14 @@ def format_table(table: dict) -> str:
     return "\n".join(lines)
 
 
+def submission_path(args) -> Path:
+    return Path(args.run_dir) / f"submission-{args.stack_name}.csv"
+
+
 def check_submission(args) -> str:
     import pandas as pd
 
-    rows = len(pd.read_csv(Path(args.run_dir) / "submission.csv", index_col=0))
+    rows = len(pd.read_csv(submission_path(args), index_col=0))
     return f"{rows} rows ({'as expected' if rows == args.test else f'expected {args.test}'})"
 
 
@@ -195,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "recipe's)")
     parser.add_argument("--stack-models", default="tfidf,text_cnn",
                         help="stack: the models stacked (default tfidf,text_cnn; the night recipe adds effnet_lite0)")
+    parser.add_argument("--stack-name", default="stack-lgbm", help="stack, submit: the stack's folder (default "
+                                                                    "stack-lgbm)")
     parser.add_argument("--timer", help="run each step as `TIMER LABEL -- command` and record the timer's "
                                         "figures (e.g. ../shared/tools/timed)")
     parser.add_argument("--synthetic-models", type=int, default=5, help="stack_synthetic: models (default 5)")
