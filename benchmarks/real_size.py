@@ -5,6 +5,7 @@
     python benchmarks/real_size.py --steps data,folds,tfidf --folds 0
     python benchmarks/real_size.py --steps text_cnn --folds 0 --epochs 1
     python benchmarks/real_size.py --steps data,images --images 2000 --image-counts 500,2000
+    python benchmarks/real_size.py --steps images --image-counts 2000,20000,98728 --image-size 128
 
 Writes a generated challenge folder (benchmarks/real_size_data.py: real row and class counts,
 ~10-word titles, HTML descriptions empty for 35% of rows; --images N 500x500 JPEGs) into --data-dir,
@@ -16,7 +17,8 @@ at the end holds every step measured in that run directory so far.
 Steps: data, folds, clean_text, tfidf (one row per fold), text_cnn (one row per fold, --epochs),
 stack (LightGBM stack of tfidf + text_cnn), submit (submission + its row count), stack_synthetic
 (--synthetic-models generated models of the real shape, then their LightGBM stack), images (feature
-extraction of the first N generated JPEGs, one row per --image-counts N, each in a fresh process).
+extraction of the first N generated JPEGs, one row per --image-counts N, each in a fresh process;
+without the data step it uses the JPEGs already in --data-dir).
 """
 from __future__ import annotations
 
@@ -61,7 +63,7 @@ def step_commands(step: str, args) -> list[tuple[str, list[str], str]]:
                 (f"stack lgbm, {args.synthetic_models} synthetic", [py, "-m", "ensemble", "--method", "lgbm",
                  "--models", names, "--run-dir", str(Path(args.run_dir) / "synthetic")], "")]
     if step == "images":
-        return [(f"images {n}", inline + [f"images:{n}"], f"{n} JPEGs, {args.image_size}px")
+        return [(f"images {n}", inline + [f"images:{n}"], f"{n} JPEGs, {args.image_size}px, multilevel")
                 for n in map(int, args.image_counts.split(","))]
     if step in ("tfidf", "text_cnn"):
         train = [py, "train.py", "--model", step, *common, "--quiet"]
@@ -108,15 +110,23 @@ def run_inline(step: str, args) -> None:
 
 
 def extract_images(data, n: int, image_size: int) -> None:
+    """effnet_lite0's features of the first n generated JPEGs (train, then test, as the data step
+    writes them), as the recipes extract them (multi-level), into a cache that is removed after."""
     import tempfile
+
+    import pandas as pd
 
     from models.image.backbones import get_backbone
     from models.image.image_features import extract_features
 
-    paths = [p for p in data.train["image_path"].iloc[:n] if Path(p).is_file()]
+    listed = pd.concat([data.train["image_path"], data.test["image_path"]]).iloc[:n]
+    paths = [p for p in listed if Path(p).is_file()]
     if len(paths) < n:
-        raise SystemExit(f"only {len(paths)} JPEGs in the data folder; make them with --steps data --images {n}")
-    extract_features(get_backbone("effnet_lite0"), image_size, paths, 64, cache_dir=tempfile.mkdtemp(), verbose=0)
+        raise SystemExit(f"only {len(paths)} of the first {n} JPEGs are in the data folder; "
+                         f"make them with --steps data --images {n}")
+    with tempfile.TemporaryDirectory() as cache_dir:
+        extract_features(get_backbone("effnet_lite0"), image_size, paths, 64, cache_dir=cache_dir, verbose=0,
+                         multilevel=True)
 
 
 def record(results_path: Path, label: str, result: dict) -> dict:

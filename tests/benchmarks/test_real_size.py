@@ -80,3 +80,23 @@ def test_steps_accumulate_in_one_table(tmp_path, capsys):
     assert len(pd.read_csv(data_dir / "X_test_update.csv")) == 50
     assert json.loads((run_dir / "real_size.json").read_text()).keys() == table.keys()
     assert "| clean_text |" in capsys.readouterr().out
+
+
+def test_images_step_takes_train_then_test_jpegs_from_the_existing_folder(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import models.image.image_features as image_features
+    from benchmarks.real_size import extract_images
+
+    files = [tmp_path / f"{i}.jpg" for i in range(5)]
+    for f in files:
+        f.write_bytes(b"")
+    data = SimpleNamespace(train=pd.DataFrame({"image_path": [str(f) for f in files[:3]]}),
+                           test=pd.DataFrame({"image_path": [str(f) for f in files[3:]]}))
+    calls = []
+    monkeypatch.setattr(image_features, "extract_features",
+                        lambda backbone, size, paths, *args, **options: calls.append((paths, options)))
+    extract_images(data, 4, 128)  # more images than training rows: the test ones follow
+    assert calls[0][0] == [str(f) for f in files[:4]] and calls[0][1]["multilevel"]
+    with pytest.raises(SystemExit, match="only 5 of the first 6"):
+        extract_images(data, 6, 128)
