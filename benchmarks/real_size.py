@@ -5,6 +5,7 @@
     python benchmarks/real_size.py --steps data,folds,tfidf --folds 0
     python benchmarks/real_size.py --steps text_cnn --folds 0 --epochs 1
     python benchmarks/real_size.py --steps data,images --images 2000 --image-counts 500,2000
+    python benchmarks/real_size.py --steps images --image-counts 2000,20000,98728 --image-size 128
 
 Writes a generated challenge folder (benchmarks/real_size_data.py: real row and class counts,
 ~10-word titles, HTML descriptions empty for 35% of rows; --images N 500x500 JPEGs) into --data-dir,
@@ -19,7 +20,8 @@ of every image, plain and mirrored, then the head), stack (LightGBM stack of --s
 (submission + its row count), stack_synthetic (--synthetic-models generated models of the real
 shape, then their LightGBM stack), images (feature extraction of the first N train + test JPEGs
 with the night recipe's image settings, one row per --image-counts N, each in a fresh process; the
-largest N, when it is every image, fills the feature cache the effnet_lite0 step then reads).
+largest N, when it is every image, fills the feature cache the effnet_lite0 step then reads; without
+the data step it uses the JPEGs already in --data-dir).
 
 --timer CMD runs each step as `CMD LABEL -- command` (e.g. `--timer ../shared/tools/timed`, which
 waits for idle cores and logs each step to benchmarks/timed.log); the figures recorded are then
@@ -85,7 +87,7 @@ def step_commands(step: str, args) -> list[tuple[str, list[str], str]]:
                 (f"stack lgbm, {args.synthetic_models} synthetic", [py, "-m", "ensemble", "--method", "lgbm",
                  "--models", names, "--run-dir", str(Path(args.run_dir) / "synthetic")], "")]
     if step == "images":
-        return [(f"images {n}", inline + [f"images:{n}"], f"{n} JPEGs, {args.image_size}px")
+        return [(f"images {n}", inline + [f"images:{n}"], f"{n} JPEGs, {args.image_size}px, multilevel, crop")
                 for n in map(int, args.image_counts.split(","))]
     if step in ("tfidf", "text_cnn", "effnet_lite0"):
         settings = {**night_settings(step), **({"epochs": args.epochs} if step == "text_cnn" else {})}
@@ -150,7 +152,8 @@ def extract_images(data, n: int, image_size: int) -> None:
     settings = {**DEFAULTS, "multilevel": True, **night_settings("effnet_lite0"), "image_size": image_size}
     paths = [p for p in pd.concat([data.train["image_path"], data.test["image_path"]]).iloc[:n] if Path(p).is_file()]
     if len(paths) < n:
-        raise SystemExit(f"only {len(paths)} JPEGs in the data folder; make them with --steps data --images {n}")
+        raise SystemExit(f"only {len(paths)} of the first {n} JPEGs are in the data folder; "
+                         f"make them with --steps data --images {n}")
     extract_features(get_backbone("effnet_lite0"), image_size, paths, settings["extract_batch_size"],
                      cache_dir=settings["cache_dir"], verbose=1, multilevel=settings["multilevel"],
                      crop=settings["crop_background"] in (True, "true", "True"))

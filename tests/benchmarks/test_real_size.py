@@ -112,3 +112,23 @@ def test_a_timer_wraps_each_step_and_its_figures_are_recorded(tmp_path, monkeypa
     assert "real_size-data\t" in log.read_text()
     assert table["data"]["wall_min"] == 1.5 and table["data"]["peak_gb"] == 2.0
     assert table["data"]["load_before"] == 0.2 and table["data"]["exit"] == 0
+
+
+def test_images_step_takes_train_then_test_jpegs_from_the_existing_folder(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import models.image.image_features as image_features
+    from benchmarks.real_size import extract_images
+
+    files = [tmp_path / f"{i}.jpg" for i in range(5)]
+    for f in files:
+        f.write_bytes(b"")
+    data = SimpleNamespace(train=pd.DataFrame({"image_path": [str(f) for f in files[:3]]}),
+                           test=pd.DataFrame({"image_path": [str(f) for f in files[3:]]}))
+    calls = []
+    monkeypatch.setattr(image_features, "extract_features",
+                        lambda backbone, size, paths, *args, **options: calls.append((paths, options)))
+    extract_images(data, 4, 128)  # more images than training rows: the test ones follow
+    assert calls[0][0] == [str(f) for f in files[:4]] and calls[0][1]["multilevel"]
+    with pytest.raises(SystemExit, match="only 5 of the first 6"):
+        extract_images(data, 6, 128)
