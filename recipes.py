@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_dir(parser)
     add_run_dir(parser)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--n-folds", type=int, default=5, help="folds of a new run directory (default 5)")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     return parser
 
@@ -124,7 +125,8 @@ def main(argv=None) -> dict:
 
     recipe = RECIPES[args.recipe]
     minutes = {}
-    common = ["--data-dir", args.data_dir, "--run-dir", args.run_dir, "--seed", str(args.seed)]
+    common = ["--data-dir", args.data_dir, "--run-dir", args.run_dir, "--seed", str(args.seed),
+              "--n-folds", str(args.n_folds)]
     for step in recipe_steps(recipe):
         started = time.time()
         overrides = [f"--set={k}={v}" for k, v in step["set"].items()]

@@ -62,7 +62,7 @@ def check_submission(frame: pd.DataFrame, run: RunDir) -> None:
     expected = pd.Index(run.test_index())
     if frame.index.duplicated().any() or not frame.index.sort_values().equals(expected.sort_values()):
         raise DataError("The submission does not list every test index exactly once; this is a bug, please report it.")
-    unknown = set(frame["prdtypecode"]) - set(run.classes().codes)
+    unknown = {int(c) for c in frame["prdtypecode"]} - set(run.classes().codes)
     if unknown:
         raise DataError(f"The submission predicts codes {sorted(unknown)} that the run never saw.")
 

@@ -158,7 +158,7 @@ def read_challenge(data_dir: str | Path) -> ChallengeData:
     if non_integer.any():
         raise DataError(
             f"{data_dir / Y_TRAIN}: rows {rows_preview(labels.index[non_integer])} have a prdtypecode "
-            f"that is not an integer code (e.g. {labels[non_integer].iloc[0]!r}). Fix those labels."
+            f"that is not an integer code (e.g. {str(labels[non_integer].iloc[0])!r}). Fix those labels."
         )
     overlap = x_train.index.intersection(x_test.index)
     if len(overlap):

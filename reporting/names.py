@@ -39,7 +39,7 @@ def read_code_names(path: str | Path) -> dict[int, str]:
     repeated = frame.index[codes.duplicated(keep=False)]
     if len(repeated):
         raise DataError(f"{path}: data rows {rows_preview(repeated + 1)} name the same prdtypecode "
-                        f"twice ({sorted(set(codes[repeated]))}). Keep one name per code.")
+                        f"twice ({sorted({int(c) for c in codes[repeated]})}). Keep one name per code.")
     return {int(c): n.strip() for c, n in zip(codes, frame["name"])}
 
 
