@@ -6,7 +6,9 @@
 
 A recipe is plain data (below): each entry trains `model` (stored as `name`) with hyperparameter
 overrides, then `python -m ensemble` stacks the entries named in `stack_models` with `stack`, and
-`submit.py` writes RUN_DIR/submissions/<stack>.csv. Re-running a recipe skips what is finished.
+`submit.py` writes RUN_DIR/submissions/<stack>.csv: the stack's own predictions, unless the stack is
+BELOW an input or the calibrated blend beyond noise (`--fallback best`: that candidate's), as its last
+line says. Re-running a recipe skips what is finished.
 """
 from __future__ import annotations
 
@@ -122,6 +124,7 @@ def main(argv=None) -> dict:
     import submit
     import train
     from ensemble.__main__ import main as ensemble_main
+    from ensemble.versus_inputs import submitted_because
 
     recipe = RECIPES[args.recipe]
     minutes = {}
@@ -135,12 +138,13 @@ def main(argv=None) -> dict:
         minutes[step["name"]] = (time.time() - started) / 60
     started = time.time()
     stack = f"stack-{recipe['stack']}"
-    ensemble_main(["--method", recipe["stack"], "--run-dir", args.run_dir,
-                   "--models", ",".join(s["name"] for s in recipe_steps(recipe))])
+    # A stack BELOW a candidate beyond noise hands over that candidate's predictions; a tie keeps its own.
+    stacked = ensemble_main(["--method", recipe["stack"], "--run-dir", args.run_dir, "--fallback", "best",
+                             "--models", ",".join(s["name"] for s in recipe_steps(recipe))])
     minutes[stack] = (time.time() - started) / 60
     out = submit.main(["--run-dir", args.run_dir, "--source", stack])
     print("\nminutes per step: " + ", ".join(f"{k} {v:.1f}" for k, v in minutes.items()))
-    print(f"submission: {out}")
+    print(f"submission: {out} holds {submitted_because(stack, stacked['versus_inputs'])}")
     return minutes
 
 
