@@ -159,6 +159,9 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
             left = max(0.0, available - used - stack_cost(len(steps) + 1).seconds - submit.seconds)
             left_out.append((tried.name, f"{format_minutes(tried.estimate.seconds)} min estimated, "
                                          f"{format_minutes(left)} left"))
+        if not steps and left_out and "GB" in left_out[-1][1]:
+            raise DataError(f"{left_out[-1][0]} {left_out[-1][1]}: not even the first step of a plan fits in this "
+                            f"machine's memory.")
         if not steps:  # the first candidate is the floor of every plan
             first = _step(costs, candidates[0], recipe_entry(candidates[0].recipe, candidates[0].entry),
                           None, done_folds)

@@ -40,14 +40,14 @@ class ProbeCache:
         return self._read().get(f"{machine_key}/{fingerprint}", {}).get("seconds", {})
 
     def put(self, machine_key: str, fingerprint: str, seconds: dict, about: dict) -> None:
-        from folds.atomic import save_json
-
         table = self._read()
         record = table.setdefault(f"{machine_key}/{fingerprint}", {"seconds": {}})
         record["seconds"].update(seconds)
         record.update(about, updated=time.strftime("%Y-%m-%d %H:%M:%S"))
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        save_json(self.path, table)
+        partial = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(table, indent=1))
+        os.replace(partial, self.path)  # never a half-written cache
 
 
 def reference_section(table: dict, device: str, probe: str) -> str:
