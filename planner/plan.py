@@ -89,6 +89,7 @@ class Plan:
     submit: Estimate
     left_out: list[tuple[str, str]] = field(default_factory=list)
     probe_s: float = 0.0  # spent probing this machine now (0 when the probe was cached)
+    n_folds: int = 5
 
     @property
     def total_s(self) -> float:
@@ -141,8 +142,10 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
             left_out.append((entry["name"], "the data has no images"))
             continue
         tried = None
-        for epochs in candidate.epoch_options or (None,):
-            step = _step(costs, candidate, entry, epochs, done_folds)
+        options = [_step(costs, candidate, entry, epochs, done_folds) for epochs in candidate.epoch_options or (None,)]
+        # resuming: an option with finished folds first, so that a rerun finishes what it started
+        options.sort(key=lambda option: len(option.folds_left) == costs.size.n_folds)
+        for step in options:
             reserve = stack_cost(len(steps) + 1).seconds + submit.seconds
             tried = step  # the cheapest option tried so far, for the left-out line
             if memory_gb and step.estimate.peak_gb > memory_gb:
@@ -172,7 +175,7 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
                 f"{format_minutes(first.estimate.seconds)} min, and with the stack and the submission "
                 f"about {format_minutes(smallest)} min. The smallest budget that works: --budget "
                 f"{math.ceil(smallest / 60)}m.")
-    return Plan(budget_s, costs.device, steps, stack_cost(len(steps)), submit, left_out, probe_s)
+    return Plan(budget_s, costs.device, steps, stack_cost(len(steps)), submit, left_out, probe_s, size.n_folds)
 
 
 def _step(costs: CostModel, candidate: Candidate, entry: dict, epochs: int | None, done_folds: dict) -> Step:
@@ -202,7 +205,8 @@ def format_plan(plan: Plan, header: str) -> str:
         rows.append(("probe", "this machine's speed", plan.probe_s, cumulative, "", "measured now"))
     for step in plan.steps:
         cumulative += step.estimate.seconds
-        done = len(step.folds_left) < 5 and f" ({len(step.folds_left)} folds left)" or ""
+        resumed = len(step.folds_left) < plan.n_folds
+        done = f" ({len(step.folds_left)} folds left)" if resumed else ""
         rows.append((step.name, step.describe_settings() + done, step.estimate.seconds, cumulative,
                      f"{step.estimate.peak_gb:.1f}", step.estimate.basis))
     cumulative += plan.stack.seconds

@@ -201,6 +201,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     result = measure_reference(args.data_dir, args.device, Path(args.table))
     print(json.dumps(result, indent=1))
+    if result["load_before"] > 1.5:
+        print(f"warning: load average {result['load_before']} before the probes: other jobs shared the cores, so "
+              f"these figures are too slow for a reference (run it under ../shared/tools/timed).")
     return result
 
 

@@ -94,3 +94,10 @@ def test_on_a_gpu_the_plan_takes_the_challenge_gpu_settings_and_says_they_are_es
     assert plan.steps[4].settings["trainable_layers"] == 12
     assert plan.steps[0].estimate.basis == "reference"  # tfidf runs on the CPU: CPU figures
     assert all(s.estimate.basis == "estimate" for s in plan.steps[1:])
+
+
+def test_a_rerun_finishes_the_epoch_setting_it_started(costs):
+    # 2 epochs were started; with tfidf done, 3 epochs would now fit, but the started folds win
+    plan = make_plan(costs, parse_budget("20m"), done_folds={"tfidf": list(range(5)), "text_cnn_2ep": [0]})
+    assert plan.steps[1].name == "text_cnn_2ep" and plan.steps[1].folds_left == [1, 2, 3, 4]
+    assert "(4 folds left)" in format_plan(plan, "")
