@@ -61,6 +61,8 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
     if device == "gpu":
         gpu_note = ("\nGPU: the challenge_gpu recipe's models and settings; its figures are estimates until a GPU "
                     "is measured (planner/reference_costs.json, 'gpu')")
+        if not machine.gpus:
+            gpu_note += "; this machine shows no GPU (--device gpu)"
     header = (f"plan for --budget {args.budget} ({format_minutes(budget_s)} min) on {machine.describe()}, "
               f"planned for the {device.upper()}\ndata: {size.train_rows:,} training / {size.test_rows:,} test rows, "
               f"{images}, {size.n_folds} folds; figures {probe_note}{gpu_note}")
