@@ -136,45 +136,38 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
         return costs.estimate(f"stack_{STACK_METHOD}", Work(folds=0, models=n_models), with_fold_calls=False)
 
     steps, left_out, used = [], [], 0.0
-    for candidate in candidates:
+    for position, candidate in enumerate(candidates):
         entry = recipe_entry(candidate.recipe, candidate.entry)
         if candidate.needs_images and not size.images:
             left_out.append((entry["name"], "the data has no images"))
             continue
-        tried = None
         options = [_step(costs, candidate, entry, epochs, done_folds) for epochs in candidate.epoch_options or (None,)]
         # resuming: an option with finished folds first, so that a rerun finishes what it started
-        options.sort(key=lambda option: len(option.folds_left) == costs.size.n_folds)
-        for step in options:
-            reserve = stack_cost(len(steps) + 1).seconds + submit.seconds
-            tried = step  # the cheapest option tried so far, for the left-out line
-            if memory_gb and step.estimate.peak_gb > memory_gb:
-                left_out.append((step.name, f"needs about {step.estimate.peak_gb:.1f} GB, the machine has "
-                                            f"{memory_gb:.0f} GB"))
-                tried = None
-                break
-            if used + step.estimate.seconds + reserve <= available:
-                steps.append(step)
-                used += step.estimate.seconds
-                tried = None
-                break
-        if tried is not None:
-            left = max(0.0, available - used - stack_cost(len(steps) + 1).seconds - submit.seconds)
-            left_out.append((tried.name, f"{format_minutes(tried.estimate.seconds)} min estimated, "
-                                         f"{format_minutes(left)} left"))
-        if not steps and left_out and "GB" in left_out[-1][1]:
-            raise DataError(f"{left_out[-1][0]} {left_out[-1][1]}: not even the first step of a plan fits in this "
-                            f"machine's memory.")
-        if not steps:  # the first candidate is the floor of every plan
-            first = _step(costs, candidates[0], recipe_entry(candidates[0].recipe, candidates[0].entry),
-                          None, done_folds)
-            smallest = probe_s + first.estimate.seconds + stack_cost(1).seconds + submit.seconds
+        options.sort(key=lambda option: len(option.folds_left) == size.n_folds)
+        cheapest = min(options, key=lambda option: option.estimate.seconds)
+        if memory_gb and cheapest.estimate.peak_gb > memory_gb:
+            why = f"needs about {cheapest.estimate.peak_gb:.1f} GB, the machine has {memory_gb:.0f} GB"
+            if position == 0:
+                raise DataError(f"{cheapest.name} {why}: not even the first step of a plan fits in its memory.")
+            left_out.append((cheapest.name, why))
+            continue
+        reserve = stack_cost(len(steps) + 1).seconds + submit.seconds
+        chosen = next((o for o in options if used + o.estimate.seconds + reserve <= available), None)
+        if chosen is not None:
+            steps.append(chosen)
+            used += chosen.estimate.seconds
+            continue
+        if position == 0:  # the first candidate is the floor of every plan
+            smallest = probe_s + cheapest.estimate.seconds + reserve
             raise DataError(
                 f"A budget of {format_minutes(budget_s)} min is too small for this data on this machine: "
-                f"{first.name} alone on {len(first.folds_left)} folds is about "
-                f"{format_minutes(first.estimate.seconds)} min, and with the stack and the submission "
+                f"{cheapest.name} alone on {len(cheapest.folds_left)} folds is about "
+                f"{format_minutes(cheapest.estimate.seconds)} min, and with the stack and the submission "
                 f"about {format_minutes(smallest)} min. The smallest budget that works: --budget "
                 f"{math.ceil(smallest / 60)}m.")
+        left = max(0.0, available - used - reserve)
+        left_out.append((cheapest.name, f"{format_minutes(cheapest.estimate.seconds)} min estimated, "
+                                        f"{format_minutes(left)} left"))
     return Plan(budget_s, costs.device, steps, stack_cost(len(steps)), submit, left_out, probe_s, size.n_folds)
 
 
