@@ -39,6 +39,11 @@ class DataSize:
         return self.train_rows * (self.n_folds - 1) / self.n_folds
 
     @property
+    def fold_predict_rows(self) -> float:
+        """A fold's validation rows plus the test rows: what each fold predicts."""
+        return self.train_rows / self.n_folds + self.test_rows
+
+    @property
     def all_rows(self) -> int:
         return self.train_rows + self.test_rows
 
@@ -111,7 +116,8 @@ class CostModel:
         return scaled * times
 
     def _size(self, scale: str, work: Work) -> float:
-        return {"fixed": 1.0, "train_rows": self.size.fold_train_rows, "all_rows": self.size.all_rows,
+        return {"fixed": 1.0, "train_rows": self.size.fold_train_rows, "predict_rows": self.size.fold_predict_rows,
+                "all_rows": self.size.all_rows,
                 "image_passes": self.size.images * work.passes}[scale]
 
     def _peak_gb(self, entry: dict) -> float:
