@@ -54,7 +54,9 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
                                                about={"machine": machine.to_json(), "data": identity})
         costs.probe_ratios = probe_ratios(table, device, seconds)
         ratios = ", ".join(f"{k} x{v:.2f}" for k, v in sorted(costs.probe_ratios.items()))
-        probe_note = (f"probed {'now' if probe_s else 'earlier (cached)'}: {ratios or 'no reference probe to compare with'}")
+        probe_note = (f"probed {'now' if probe_s else 'earlier (cached)'}, this machine's time / the reference's: "
+                      f"{ratios}" if ratios else "not probed: the cost table has no reference probe to compare "
+                      "with yet (python -m planner.probe --reference); the reference machine's figures")
     plan = make_plan(costs, budget_s, candidates, done, memory_gb=machine.memory_gb, probe_s=probe_s)
     images = f"{size.images:,} images" if size.images else "no images"
     gpu_note = ""

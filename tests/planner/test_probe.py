@@ -58,3 +58,24 @@ def test_the_sample_folder_is_stratified_and_reads_back(demo_dir, tmp_path):
     assert len(sample.test) == 20 and sample.train.index.isin(data.train.index).all()
     assert (tmp_path / "sample" / "images").is_symlink() and sample.train["image_path"].map(
         lambda p: __import__("pathlib").Path(p).is_file()).all()
+
+
+def test_a_real_probe_runs_once_then_comes_from_the_cache(demo_dir, tmp_path, monkeypatch, capsys):
+    """tfidf alone has a reference probe here: it is trained on the sample through train.main, the
+    plan says it was probed, and a second plan reads the cache."""
+    import argparse
+
+    from planner import cli
+    from planner.costs import load_reference
+
+    table = load_reference()
+    table["probe"]["cpu"] = {"seconds": {"tfidf": 5.0}}
+    monkeypatch.setattr(cli, "load_reference", lambda: table)
+    args = argparse.Namespace(budget="2h", data_dir=str(demo_dir), run_dir=str(tmp_path / "run"), device="cpu",
+                              no_probe=False)
+    plan, header = cli.build_plan(args, cache_dir=str(tmp_path / "cache"))
+    assert plan.probe_s > 0 and "probed now" in header and "tfidf x" in header
+    assert plan.steps[0].estimate.basis == "reference x probe"
+    assert list((tmp_path / "cache" / "planner").glob("probe-*")) == []  # the scratch folder is gone
+    plan, header = cli.build_plan(args, cache_dir=str(tmp_path / "cache"))
+    assert plan.probe_s == 0 and "probed earlier (cached)" in header
