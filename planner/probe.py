@@ -150,10 +150,23 @@ class TrainProbe:
         argv = ["--model", spec["model"], "--name", name, "--fold", "0", "--n-folds", "5", "--quiet",
                 "--data-dir", str(self.scratch / "data"), "--run-dir", str(self.scratch / "run"),
                 *[f"--set={k}={v}" for k, v in settings.items()]]
+        self._convert_weights_once(spec["model"])
         print(f"probe: {name} (fold 0 of a {SAMPLE_TRAIN}-row sample, 1 epoch)", flush=True)
         started = time.perf_counter()
         train.main(argv)
         return time.perf_counter() - started
+
+
+    def _convert_weights_once(self, model: str) -> None:
+        """The offline weights are converted on a machine's first use, once: not a cost of the step."""
+        if model in ("e5", "e5_finetune"):
+            from models.text.e5_weights import e5_preset
+
+            e5_preset(self.cache_dir)
+        elif model == "effnet_lite0":
+            from models.image.backbones.effnet_lite0 import converted_weights
+
+            converted_weights(self.cache_dir)
 
 
 def probe_specs(steps) -> dict:
