@@ -101,7 +101,7 @@ def recipe_steps(recipe: dict) -> list[dict]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", default=None,
-                        help=f"one of {', '.join(RECIPES)}, or auto with --budget (default demo, or auto with --budget)")
+                        help=f"one of {', '.join(RECIPES)}, or auto (default demo; auto with --budget)")
     parser.add_argument("--budget", help="plan a run that fits this time (20m, 90m, 3h, 1h30m): recipe auto")
     parser.add_argument("--plan-only", action="store_true", help="with --budget: print the plan, run nothing")
     parser.add_argument("--no-probe", action="store_true",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from planner.costs import CostModel, DataSize, load_reference
 from planner.machine import this_machine
-from planner.plan import (CPU_CANDIDATES, GPU_CANDIDATES, STACK_METHOD, Plan, _step, format_minutes, format_plan,
-                          make_plan, parse_budget, recipe_entry)
+from planner.plan import (CPU_CANDIDATES, GPU_CANDIDATES, STACK_METHOD, Plan, candidate_step, format_minutes,
+                          format_plan, make_plan, parse_budget, recipe_entry)
 
 PROBE_WORTH = 3.0  # probe a step only if it could fit were this machine 3x faster than the reference
 
@@ -43,7 +43,7 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
         for c in candidates:
             if c.needs_images and not size.images:
                 continue
-            cheapest = _step(costs, c, recipe_entry(c.recipe, c.entry), (c.epoch_options or (None,))[-1], done)
+            cheapest = candidate_step(costs, c, recipe_entry(c.recipe, c.entry), (c.epoch_options or (None,))[-1], done)
             if cheapest.folds_left and cheapest.estimate.seconds / PROBE_WORTH <= budget_s:
                 worth.append(cheapest)
         identity = data_identity(data)

@@ -141,7 +141,8 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
         if candidate.needs_images and not size.images:
             left_out.append((entry["name"], "the data has no images"))
             continue
-        options = [_step(costs, candidate, entry, epochs, done_folds) for epochs in candidate.epoch_options or (None,)]
+        options = [candidate_step(costs, candidate, entry, epochs, done_folds)
+                   for epochs in candidate.epoch_options or (None,)]
         # resuming: an option with finished folds first, so that a rerun finishes what it started
         options.sort(key=lambda option: len(option.folds_left) == size.n_folds)
         cheapest = min(options, key=lambda option: option.estimate.seconds)
@@ -171,7 +172,7 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
     return Plan(budget_s, costs.device, steps, stack_cost(len(steps)), submit, left_out, probe_s, size.n_folds)
 
 
-def _step(costs: CostModel, candidate: Candidate, entry: dict, epochs: int | None, done_folds: dict) -> Step:
+def candidate_step(costs: CostModel, candidate: Candidate, entry: dict, epochs: int | None, done_folds: dict) -> Step:
     settings = dict(entry["set"])
     name = entry["name"]
     if epochs is not None:
@@ -208,8 +209,8 @@ def format_plan(plan: Plan, header: str) -> str:
     cumulative += plan.submit.seconds
     rows.append(("submission", "submit.py", plan.submit.seconds, cumulative, "", plan.submit.basis))
     widths = [max(len(r[0]) for r in rows + [("step",)]), max(len(r[1]) for r in rows + [("", "settings")])]
-    lines = [header,
-             f"{'step':{widths[0]}}  {'settings':{widths[1]}}  {'est. min':>8}  {'cumulative':>10}  {'peak GB':>7}  basis"]
+    title = f"{'step':{widths[0]}}  {'settings':{widths[1]}}  {'est. min':>8}  {'cumulative':>10}  {'peak GB':>7}"
+    lines = [header, title + "  basis"]
     for name, settings, seconds, total, peak, basis in rows:
         lines.append(f"{name:{widths[0]}}  {settings:{widths[1]}}  {format_minutes(seconds):>8}  "
                      f"{format_minutes(total):>10}  {peak:>7}  {basis}")

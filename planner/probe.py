@@ -181,13 +181,13 @@ def measure_reference(data_dir: str, device: str, path: Path) -> dict:
     from folds.store import data_identity
     from planner.costs import CostModel, DataSize, load_reference
     from planner.machine import this_machine
-    from planner.plan import CPU_CANDIDATES, GPU_CANDIDATES, _step, recipe_entry
+    from planner.plan import CPU_CANDIDATES, GPU_CANDIDATES, candidate_step, recipe_entry
 
     table = load_reference(path)
     data = load_data(data_dir)
     costs = CostModel(table, DataSize.of(data), device)
     candidates = GPU_CANDIDATES if device == "gpu" else CPU_CANDIDATES
-    steps = [_step(costs, c, recipe_entry(c.recipe, c.entry), (c.epoch_options or (None,))[0], {})
+    steps = [candidate_step(costs, c, recipe_entry(c.recipe, c.entry), (c.epoch_options or (None,))[0], {})
              for c in candidates if costs.size.images or not c.needs_images]
     load_before = os.getloadavg()[0]
     with TrainProbe(data) as run_probe:

@@ -62,8 +62,9 @@ def run_plan(plan: Plan, train_fold: Callable[[Step, int], None], is_complete: C
         results.append(result)
         spent = clock() - run_started + plan.probe_s
         if step.folds_left and spent + step.estimate.seconds + reserve > plan.budget_s:
+            left = max(0.0, plan.budget_s - spent - reserve)
             result.note = (f"skipped: {format_minutes(step.estimate.seconds)} min estimated, "
-                           f"{format_minutes(max(0.0, plan.budget_s - spent - reserve))} left after the steps before it")
+                           f"{format_minutes(left)} left after the steps before it")
             result.complete = is_complete(step)
             continue
         started = clock()
