@@ -3,12 +3,15 @@
 
     python recipes.py --recipe demo --data-dir demo_data --run-dir runs/demo
     python recipes.py --list
+    python recipes.py --budget 3h --data-dir rakuten --run-dir runs/rakuten [--plan-only]
 
 A recipe is plain data (below): each entry trains `model` (stored as `name`) with hyperparameter
 overrides, then `python -m ensemble` stacks the entries named in `stack_models` with `stack`, and
 `submit.py` writes RUN_DIR/submissions/<stack>.csv: the stack's own predictions, unless the stack is
 BELOW an input or the calibrated blend beyond noise (`--fallback best`: that candidate's), as its last
 line says. Re-running a recipe skips what is finished.
+`--budget` (recipe `auto`) plans the models that fit in the time given from measured costs on this
+machine (planner/), prints the plan, and runs it.
 """
 from __future__ import annotations
 
@@ -99,7 +102,14 @@ def recipe_steps(recipe: dict) -> list[dict]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--recipe", default="demo", help=f"one of {', '.join(RECIPES)} (default demo)")
+    parser.add_argument("--recipe", default=None,
+                        help=f"one of {', '.join(RECIPES)}, or auto (default demo; auto with --budget)")
+    parser.add_argument("--budget", help="plan a run that fits this time (20m, 90m, 3h, 1h30m): recipe auto")
+    parser.add_argument("--plan-only", action="store_true", help="with --budget: print the plan, run nothing")
+    parser.add_argument("--no-probe", action="store_true",
+                        help="with --budget: plan from the reference machine's figures, without probing this one")
+    parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
+                        help="with --budget: plan for the CPU or the GPU settings (default: a GPU if one is visible)")
     parser.add_argument("--list", action="store_true", help="list the recipes and exit")
     add_data_dir(parser)
     add_run_dir(parser)
@@ -116,15 +126,21 @@ def main(argv=None) -> dict:
         for name, recipe in RECIPES.items():
             models = ", ".join(s["name"] for s in recipe_steps(recipe))
             print(f"{name:12s} {recipe['description']}  [{models} -> stack-{recipe['stack']}]")
+        print(f"{'auto':12s} with --budget: the models above that fit in the time given (README: A run that fits "
+              f"your time)")
         return {}
     from challenge.errors import DataError
 
+    if args.budget or args.recipe == "auto":
+        if not args.budget or args.recipe not in (None, "auto"):
+            raise DataError("--budget plans the auto recipe: give --budget (e.g. --budget 3h) and no other --recipe.")
+        from planner.cli import run_budget
+
+        return run_budget(args, stack_and_submit)
+    args.recipe = args.recipe or "demo"
     if args.recipe not in RECIPES:
-        raise DataError(f"Unknown recipe {args.recipe!r}; known: {', '.join(RECIPES)} (see --list).")
-    import submit
+        raise DataError(f"Unknown recipe {args.recipe!r}; known: {', '.join(RECIPES)}, auto (see --list).")
     import train
-    from ensemble.__main__ import main as ensemble_main
-    from ensemble.versus_inputs import submitted_because
 
     recipe = RECIPES[args.recipe]
     minutes = {}
@@ -137,15 +153,25 @@ def main(argv=None) -> dict:
                     *(["--quiet"] if args.quiet else [])])
         minutes[step["name"]] = (time.time() - started) / 60
     started = time.time()
-    stack = f"stack-{recipe['stack']}"
-    # A stack BELOW a candidate beyond noise hands over that candidate's predictions; a tie keeps its own.
-    stacked = ensemble_main(["--method", recipe["stack"], "--run-dir", args.run_dir, "--fallback", "best",
-                             "--models", ",".join(s["name"] for s in recipe_steps(recipe))])
-    minutes[stack] = (time.time() - started) / 60
-    out = submit.main(["--run-dir", args.run_dir, "--source", stack])
+    out = stack_and_submit(args.run_dir, recipe["stack"], [s["name"] for s in recipe_steps(recipe)])
+    minutes[f"stack-{recipe['stack']}"] = (time.time() - started) / 60
     print("\nminutes per step: " + ", ".join(f"{k} {v:.1f}" for k, v in minutes.items()))
-    print(f"submission: {out} holds {submitted_because(stack, stacked['versus_inputs'])}")
     return minutes
+
+
+def stack_and_submit(run_dir: str, method: str, names: list[str]):
+    """A recipe's last step (named recipes and --budget alike): stack `names`, submit the stack, and
+    say whose predictions the file holds. A stack BELOW a candidate beyond noise hands over that
+    candidate's predictions (--fallback best); a tie keeps its own."""
+    import submit
+    from ensemble.__main__ import main as ensemble_main
+    from ensemble.versus_inputs import submitted_because
+
+    stack = f"stack-{method}"
+    stacked = ensemble_main(["--method", method, "--run-dir", run_dir, "--fallback", "best", "--models", ",".join(names)])
+    out = submit.main(["--run-dir", run_dir, "--source", stack])
+    print(f"submission: {out} holds {submitted_because(stack, stacked['versus_inputs'])}")
+    return out
 
 
 if __name__ == "__main__":

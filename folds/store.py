@@ -30,6 +30,12 @@ def _index_hash(index: pd.Index) -> str:
     return hashlib.sha256(index.astype(str).str.cat(sep=",").encode()).hexdigest()[:16]
 
 
+def data_identity(data) -> dict:
+    """What run.json records of a dataset: its row counts and index hashes."""
+    return {"train_rows": len(data.train), "test_rows": len(data.test),
+            "train_index": _index_hash(data.train.index), "test_index": _index_hash(data.test.index)}
+
+
 @dataclass
 class FoldOutput:
     """What training one fold produces: probabilities (and embeddings) for its validation rows
@@ -55,10 +61,7 @@ class RunDir:
         """Create (or check) run.json, classes.json and folds.csv for this data."""
         self.root.mkdir(parents=True, exist_ok=True)
         classes = ClassIndex.from_labels(data.labels)
-        identity = {
-            "train_rows": len(data.train), "test_rows": len(data.test),
-            "train_index": _index_hash(data.train.index), "test_index": _index_hash(data.test.index),
-        }
+        identity = data_identity(data)
         with self.lock:
             run_json = self.root / "run.json"
             if run_json.is_file():

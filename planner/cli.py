@@ -1,0 +1,129 @@
+"""`python recipes.py --budget 3h`: measure (or recall) this machine's speed, plan, print, run."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from planner.costs import CostModel, DataSize, load_reference
+from planner.machine import this_machine
+from planner.plan import (CPU_CANDIDATES, GPU_CANDIDATES, STACK_METHOD, Plan, candidate_step, format_minutes,
+                          format_plan, make_plan, parse_budget, recipe_entry)
+
+PROBE_WORTH = 3.0  # probe a step only if it could fit were this machine 3x faster than the reference
+
+
+def finished_folds(run_dir: str | Path) -> dict[str, list[int]]:
+    """Stored model name -> folds with a done.json in the run directory."""
+    done = {}
+    for marker in sorted(Path(run_dir).glob("*/fold*/done.json")):
+        done.setdefault(marker.parent.parent.name, []).append(int(marker.parent.name[len("fold"):]))
+    return done
+
+
+def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
+    """The plan for args.budget on this machine and data, and the header of its table."""
+    from challenge.cli import load_data
+    from folds.store import data_identity
+    from planner.probe import ProbeCache, data_fingerprint, measured_probes, probe_ratios, probe_specs
+
+    budget_s = parse_budget(args.budget)
+    data = load_data(args.data_dir)
+    size = DataSize.of(data)
+    machine = this_machine()
+    device = machine.device if args.device == "auto" else args.device
+    table = load_reference()
+    costs = CostModel(table, size, device)
+    done = finished_folds(args.run_dir)
+    candidates = GPU_CANDIDATES if device == "gpu" else CPU_CANDIDATES
+
+    probe_note, probe_s = "not probed (--no-probe): the reference machine's figures", 0.0
+    if not args.no_probe:
+        worth = []
+        for c in candidates:
+            if c.needs_images and not size.images:
+                continue
+            cheapest = candidate_step(costs, c, recipe_entry(c.recipe, c.entry), (c.epoch_options or (None,))[-1], done)
+            if cheapest.folds_left and cheapest.estimate.seconds / PROBE_WORTH <= budget_s:
+                worth.append(cheapest)
+        identity = data_identity(data)
+        cache = ProbeCache(cache_dir)
+        with _LazyProbe(data, cache_dir) as run_probe:
+            seconds, probe_s = measured_probes(table, device, probe_specs(worth), cache, machine.key,
+                                               data_fingerprint(identity), run_probe,
+                                               about={"machine": machine.to_json(), "data": identity})
+        costs.probe_ratios = probe_ratios(table, device, seconds)
+        ratios = ", ".join(f"{k} x{v:.2f}" for k, v in sorted(costs.probe_ratios.items()))
+        probe_note = (f"probed {'now' if probe_s else 'earlier (cached)'}, this machine's time / the reference's: "
+                      f"{ratios}" if ratios else "not probed: the cost table has no reference probe to compare "
+                      "with yet (python -m planner.probe --reference); the reference machine's figures")
+    plan = make_plan(costs, budget_s, candidates, done, memory_gb=machine.memory_gb, probe_s=probe_s)
+    images = f"{size.images:,} images" if size.images else "no images"
+    gpu_note = ""
+    if device == "gpu":
+        gpu_note = ("\nGPU: the challenge_gpu recipe's models and settings; its figures are estimates until a GPU "
+                    "is measured (planner/reference_costs.json, 'gpu')")
+        if not machine.gpus:
+            gpu_note += "; this machine shows no GPU (--device gpu)"
+    header = (f"plan for --budget {args.budget} ({format_minutes(budget_s)} min) on {machine.describe()}, "
+              f"planned for the {device.upper()}\ndata: {size.train_rows:,} training / {size.test_rows:,} test rows, "
+              f"{images}, {size.n_folds} folds; figures {probe_note}{gpu_note}")
+    return plan, header
+
+
+class _LazyProbe:
+    """TrainProbe, started (sample written, TensorFlow imported) only when a probe must run."""
+
+    def __init__(self, data, cache_dir):
+        self.data, self.cache_dir, self.probe = data, cache_dir, None
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, name: str, spec: dict) -> float:
+        from planner.probe import TrainProbe
+
+        if self.probe is None:
+            self.probe = TrainProbe(self.data, self.cache_dir).__enter__()
+        return self.probe(name, spec)
+
+    def __exit__(self, *exc):
+        if self.probe is not None:
+            self.probe.__exit__(*exc)
+
+
+def run_budget(args, stack_and_submit) -> dict:
+    """Plan, print, and (unless --plan-only) run; `stack_and_submit(run_dir, method, names)` is the
+    recipes' own last step, so a budget run submits by the same rule as a named recipe."""
+    plan, header = build_plan(args)
+    print(format_plan(plan, header), flush=True)
+    record = {"budget": args.budget, "budget_s": plan.budget_s, "device": plan.device,
+              "steps": [{"name": s.name, "model": s.model, "settings": s.settings, "estimate_s": s.estimate.seconds,
+                         "basis": s.estimate.basis, "folds_left": s.folds_left} for s in plan.steps],
+              "stack_s": plan.stack.seconds, "submit_s": plan.submit.seconds, "left_out": plan.left_out,
+              "probe_s": plan.probe_s}
+    if args.plan_only:
+        return record
+    import train
+    from folds.atomic import save_json
+    from planner.run import run_plan
+
+    common = ["--data-dir", args.data_dir, "--run-dir", args.run_dir, "--seed", str(args.seed)]
+
+    def train_fold(step, k: int) -> None:
+        train.main(["--model", step.model, "--name", step.name, "--fold", str(k), *common,
+                    *[f"--set={key}={value}" for key, value in step.settings.items()],
+                    *(["--quiet"] if args.quiet else [])])
+
+    def is_complete(step) -> bool:
+        return (Path(args.run_dir) / step.name / "metrics.json").is_file()
+
+    Path(args.run_dir).mkdir(parents=True, exist_ok=True)
+    save_json(Path(args.run_dir) / "plan.json", {**record, "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+    summary = run_plan(plan, train_fold, is_complete,
+                       lambda names: stack_and_submit(args.run_dir, STACK_METHOD, names))
+    print(summary.format())
+    record["outcome"] = [vars(r) for r in summary.results]
+    record.update(stacked=summary.stacked, submission=str(summary.submission), elapsed_s=summary.elapsed_s)
+    save_json(Path(args.run_dir) / "plan.json", json.loads(json.dumps(record, default=str)))
+    return record

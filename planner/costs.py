@@ -1,0 +1,127 @@
+"""What a step costs: the reference figures of planner/reference_costs.json, scaled to the user's data
+size and machine.
+
+Every figure in the table was measured (or estimated, `"measured": false`) at some size on the
+reference machine. A part's seconds at the user's size are `seconds * (size / rows) ** exponent`,
+times how often the part runs (once per step, once per dataset, per fold, per fold and epoch, per
+stacked model), times the machine factor: the user's probe time over the reference probe time for
+the probe the entry names (planner/probe.py), 1 when there is none.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REFERENCE_COSTS = Path(__file__).with_name("reference_costs.json")
+
+
+@dataclass(frozen=True)
+class DataSize:
+    """How big the user's run is: rows, images and folds."""
+
+    train_rows: int
+    test_rows: int
+    images: int = 0  # training + test images found (0: a text-only folder)
+    n_folds: int = 5
+
+    @classmethod
+    def of(cls, data, n_folds: int = 5) -> "DataSize":
+        """Rows of a ChallengeData, and its images when most of a sample of them exist."""
+        paths = list(data.train["image_path"]) + list(data.test["image_path"])
+        sample = paths[:: max(1, len(paths) // 200)]
+        found = sum(Path(p).is_file() for p in sample)
+        images = len(paths) if sample and found >= 0.9 * len(sample) else 0
+        return cls(len(data.train), len(data.test), images, n_folds)
+
+    @property
+    def fold_train_rows(self) -> float:
+        return self.train_rows * (self.n_folds - 1) / self.n_folds
+
+    @property
+    def fold_predict_rows(self) -> float:
+        """A fold's validation rows plus the test rows: what each fold predicts."""
+        return self.train_rows / self.n_folds + self.test_rows
+
+    @property
+    def all_rows(self) -> int:
+        return self.train_rows + self.test_rows
+
+
+@dataclass
+class Work:
+    """How much of a step is left to do: folds still to train (a resumed run skips finished ones),
+    epochs per fold, feature passes (2 with mirrored images), models a stack takes in."""
+
+    folds: int
+    epochs: int = 1
+    passes: int = 1
+    models: int = 1
+    dataset_cached: bool = False  # a fold already finished, so the once-per-dataset part is on disk
+
+
+@dataclass
+class Estimate:
+    seconds: float
+    peak_gb: float
+    basis: str  # "reference" (measured figures) or "estimate", + " x probe" when scaled by this machine
+    parts: dict = field(default_factory=dict)
+
+    @property
+    def minutes(self) -> float:
+        return self.seconds / 60
+
+
+def load_reference(path: str | Path = REFERENCE_COSTS) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+class CostModel:
+    """Seconds and peak memory of a step on this machine and data, from a reference table."""
+
+    def __init__(self, table: dict, size: DataSize, device: str = "cpu", probe_ratios: dict | None = None):
+        self.table, self.size, self.device = table, size, device
+        self.probe_ratios = probe_ratios or {}  # probe name -> this machine's seconds / reference seconds
+
+    def entry(self, key: str) -> dict:
+        """The GPU figures where the table has them, else the CPU ones (tfidf, the stack and
+        submit.py run on the CPU anyway)."""
+        if self.device == "gpu" and key in self.table.get("gpu", {}):
+            return self.table["gpu"][key]
+        if key not in self.table["cpu"]:
+            raise KeyError(f"no reference cost for {key!r} in the cost table")
+        return self.table["cpu"][key]
+
+    def on_gpu(self, key: str) -> bool:
+        return self.device == "gpu" and key in self.table.get("gpu", {})
+
+    def estimate(self, key: str, work: Work, with_fold_calls: bool = True) -> Estimate:
+        entry = self.entry(key)
+        parts = {name: self._part_seconds(part, work) for name, part in entry["parts"].items()}
+        if with_fold_calls:  # the runner calls train.py once a fold: data read + text cleaning each time
+            for name, part in self.table.get("runner", {}).items():
+                parts[name] = self._part_seconds(part, work)
+        ratio = self.probe_ratios.get(entry.get("probe"))
+        seconds = sum(parts.values()) * (ratio if ratio else 1.0)
+        measured = all(p.get("measured", False) for p in entry["parts"].values())
+        basis = ("reference" if measured else "estimate") + (" x probe" if ratio else "")
+        return Estimate(seconds, self._peak_gb(entry), basis, parts)
+
+    def _part_seconds(self, part: dict, work: Work) -> float:
+        size = self._size(part["scale"], work)
+        scaled = part["seconds"] if part["scale"] == "fixed" else \
+            part["seconds"] * (size / part["rows"]) ** part.get("exponent", 1.0)
+        times = {"step": 1, "dataset": 0 if work.dataset_cached else 1, "fold": work.folds,
+                 "fold_epoch": work.folds * work.epochs, "model": work.models}[part["per"]]
+        return scaled * times
+
+    def _size(self, scale: str, work: Work) -> float:
+        return {"fixed": 1.0, "train_rows": self.size.fold_train_rows, "predict_rows": self.size.fold_predict_rows,
+                "all_rows": self.size.all_rows,
+                "image_passes": self.size.images * work.passes}[scale]
+
+    def _peak_gb(self, entry: dict) -> float:
+        peak = entry.get("peak_gb") or {}
+        if not peak:
+            return 0.0
+        return peak["value"] * (self.size.fold_train_rows / peak["rows"]) ** peak.get("exponent", 0.0)

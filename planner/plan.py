@@ -1,0 +1,224 @@
+"""Choosing what to run in the time the user has.
+
+The candidates are tried in the order of their measured value per minute on the benchmarks, each
+taken if it fits whole in what is left of the budget once the LightGBM stack and the submission are
+reserved; a step that does not fit is left out with its estimate and the minutes that were left,
+and the later (cheaper) steps are still tried. On the CPU (docs/benchmarks.md):
+
+1. `tfidf`: the strongest single text model per minute everywhere it ran (debfr-public OOF 0.7333
+   in 1.4 min on idle cores, real size 21.5 min for 5 folds, FACTS.md); the run's floor: a budget
+   that cannot hold it plus the stack and the submission is refused with the smallest that can.
+2. `text_cnn`, the `night` setting (3 epochs), or 2 or 1 when 3 do not fit: about 17 min an epoch
+   for 5 folds at real size ("Real size (issue 13)"), near its best by the third; the second
+   text model of every text stack measured (issue 5; OOF 0.6989 alone on debfr-public).
+3. frozen `e5`: +0.006 OOF on debfr-public's text stack (tfidf + text_cnn 0.7347 -> 0.7408,
+   "Transformer text models (issue 12)") for 4.5 min at 7.4k rows; its encoding is once per dataset.
+4. `effnet_lite0` features at 128 px (the `night` setting), when the data has images: the image
+   side of the stack (fashion-public 0.9207 alone, issue 3); the features are extracted once.
+5. `e5_finetune`, only whole: the best text model after tfidf (debfr-public +0.0069 OOF on top of
+   e5 in the stack, 0.7408 -> 0.7477) but 36 of the text recipe's 51 minutes at 7.4k rows, about 7
+   hours of 5 folds at real size on 2 cores.
+
+On a GPU the same order holds with the `challenge_gpu` recipe's models and settings: text_cnn at
+its default epochs, e5, effnet_lite0 at 224 px, e5 fine-tuned end to end (`e5_full`).
+`bilstm` and the other RNNs are priced in the cost table but not chosen: they add under half a
+point to a stack that has text_cnn (issue 5).
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from challenge.errors import DataError
+from planner.costs import CostModel, Estimate, Work
+
+STACK_METHOD = "lgbm"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A step the planner may choose: a recipe entry's model and settings, its cost-table entry,
+    and the epoch counts to try (most first) when fewer epochs may fit."""
+
+    recipe: str
+    entry: str  # the entry's name in that recipe
+    cost: str  # key of the cost table
+    epoch_options: tuple[int, ...] = ()
+    needs_images: bool = False
+
+
+CPU_CANDIDATES = (
+    Candidate("night", "tfidf", "tfidf"),
+    Candidate("night", "text_cnn", "text_cnn", epoch_options=(3, 2, 1)),
+    Candidate("text", "e5", "e5"),
+    Candidate("night", "effnet_lite0", "effnet_lite0_128", needs_images=True),
+    Candidate("text", "e5_finetune", "e5_finetune", epoch_options=(4,)),
+)
+GPU_CANDIDATES = (
+    Candidate("challenge_gpu", "tfidf", "tfidf"),
+    Candidate("challenge_gpu", "text_cnn", "text_cnn", epoch_options=(12,)),
+    Candidate("challenge_gpu", "e5", "e5"),
+    Candidate("challenge_gpu", "effnet_lite0", "effnet_lite0_224", needs_images=True),
+    Candidate("challenge_gpu", "e5_full", "e5_full", epoch_options=(3,)),
+)
+
+
+@dataclass
+class Step:
+    """One model of the plan: stored as `name`, trained with `model` and `settings`."""
+
+    name: str
+    model: str
+    settings: dict
+    cost: str
+    estimate: Estimate
+    folds_left: list[int]
+
+    def describe_settings(self) -> str:
+        shown = {k: v for k, v in self.settings.items() if k != "tensorboard"}
+        return ", ".join(f"{k}={v}" for k, v in shown.items()) or "defaults"
+
+
+@dataclass
+class Plan:
+    budget_s: float
+    device: str
+    steps: list[Step]
+    stack: Estimate
+    submit: Estimate
+    left_out: list[tuple[str, str]] = field(default_factory=list)
+    probe_s: float = 0.0  # spent probing this machine now (0 when the probe was cached)
+    n_folds: int = 5
+
+    @property
+    def total_s(self) -> float:
+        return self.probe_s + sum(s.estimate.seconds for s in self.steps) + self.stack.seconds + self.submit.seconds
+
+
+def parse_budget(text: str) -> float:
+    """'20m', '90m', '3h', '1h30m', '1.5h' -> seconds."""
+    match = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*", text.lower())
+    if not text.strip() or not match or not any(match.groups()):
+        raise DataError(f"--budget {text!r}: write hours and/or minutes, e.g. 20m, 90m, 3h or 1h30m.")
+    hours, minutes = (float(g) if g else 0.0 for g in match.groups())
+    seconds = hours * 3600 + minutes * 60
+    if seconds <= 0:
+        raise DataError(f"--budget {text!r}: give a time above zero, e.g. 20m.")
+    return seconds
+
+
+def format_minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{minutes:.1f}" if minutes < 10 else f"{minutes:.0f}"
+
+
+def recipe_entry(recipe: str, entry: str) -> dict:
+    from recipes import RECIPES, recipe_steps
+
+    return next(s for s in recipe_steps(RECIPES[recipe]) if s["name"] == entry)
+
+
+def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=None, memory_gb: float = 0.0,
+              probe_s: float = 0.0) -> Plan:
+    """Steps that fit in `budget_s` (less the probe time already spent), in the candidates' order.
+
+    `done_folds` maps a stored model name to the folds already finished in the run (resume: only
+    the rest is estimated); `memory_gb` > 0 leaves out steps whose peak memory is above it.
+    """
+    candidates = candidates if candidates is not None else (GPU_CANDIDATES if costs.device == "gpu" else CPU_CANDIDATES)
+    done_folds = done_folds or {}
+    size = costs.size
+    available = budget_s - probe_s
+    submit = costs.estimate("submit", Work(folds=0), with_fold_calls=False)
+
+    def stack_cost(n_models: int) -> Estimate:
+        return costs.estimate(f"stack_{STACK_METHOD}", Work(folds=0, models=n_models), with_fold_calls=False)
+
+    steps, left_out, used = [], [], 0.0
+    for position, candidate in enumerate(candidates):
+        entry = recipe_entry(candidate.recipe, candidate.entry)
+        if candidate.needs_images and not size.images:
+            left_out.append((entry["name"], "the data has no images"))
+            continue
+        options = [candidate_step(costs, candidate, entry, epochs, done_folds)
+                   for epochs in candidate.epoch_options or (None,)]
+        # resuming: an option with finished folds first, so that a rerun finishes what it started
+        options.sort(key=lambda option: len(option.folds_left) == size.n_folds)
+        cheapest = min(options, key=lambda option: option.estimate.seconds)
+        if memory_gb and cheapest.estimate.peak_gb > memory_gb:
+            why = f"needs about {cheapest.estimate.peak_gb:.1f} GB, the machine has {memory_gb:.0f} GB"
+            if position == 0:
+                raise DataError(f"{cheapest.name} {why}: not even the first step of a plan fits in its memory.")
+            left_out.append((cheapest.name, why))
+            continue
+        reserve = stack_cost(len(steps) + 1).seconds + submit.seconds
+        chosen = next((o for o in options if used + o.estimate.seconds + reserve <= available), None)
+        if chosen is not None:
+            steps.append(chosen)
+            used += chosen.estimate.seconds
+            continue
+        if position == 0:  # the first candidate is the floor of every plan
+            smallest = probe_s + cheapest.estimate.seconds + reserve
+            raise DataError(
+                f"A budget of {format_minutes(budget_s)} min is too small for this data on this machine: "
+                f"{cheapest.name} alone on {len(cheapest.folds_left)} folds is about "
+                f"{format_minutes(cheapest.estimate.seconds)} min, and with the stack and the submission "
+                f"about {format_minutes(smallest)} min. The smallest budget that works: --budget "
+                f"{math.ceil(smallest / 60)}m.")
+        left = max(0.0, available - used - reserve)
+        left_out.append((cheapest.name, f"{format_minutes(cheapest.estimate.seconds)} min estimated, "
+                                        f"{format_minutes(left)} left"))
+    return Plan(budget_s, costs.device, steps, stack_cost(len(steps)), submit, left_out, probe_s, size.n_folds)
+
+
+def candidate_step(costs: CostModel, candidate: Candidate, entry: dict, epochs: int | None, done_folds: dict) -> Step:
+    settings = dict(entry["set"])
+    name = entry["name"]
+    if epochs is not None:
+        if candidate.epoch_options and epochs != candidate.epoch_options[0]:
+            name = f"{name}_{epochs}ep"  # another configuration: its own folder in the run
+        settings["epochs"] = epochs
+    done = set(done_folds.get(name, ()))
+    folds_left = [k for k in range(costs.size.n_folds) if k not in done]
+    passes = 2 if settings.get("flip_train", True) or settings.get("tta", True) else 1
+    work = Work(folds=len(folds_left), epochs=epochs or 1, passes=passes, dataset_cached=bool(done))
+    if not folds_left:
+        work = Work(folds=0, epochs=0, dataset_cached=True)
+    estimate = costs.estimate(candidate.cost, work, with_fold_calls=True)
+    if not folds_left:
+        estimate.seconds = 0.0  # finished earlier: nothing to run
+    return Step(name, entry["model"], settings, candidate.cost, estimate, folds_left)
+
+
+def format_plan(plan: Plan, header: str) -> str:
+    rows = []
+    cumulative = 0.0
+    if plan.probe_s:
+        cumulative += plan.probe_s
+        rows.append(("probe", "this machine's speed", plan.probe_s, cumulative, "", "measured now"))
+    for step in plan.steps:
+        cumulative += step.estimate.seconds
+        resumed = len(step.folds_left) < plan.n_folds
+        done = f" ({len(step.folds_left)} folds left)" if resumed else ""
+        rows.append((step.name, step.describe_settings() + done, step.estimate.seconds, cumulative,
+                     f"{step.estimate.peak_gb:.1f}", step.estimate.basis))
+    cumulative += plan.stack.seconds
+    rows.append((f"stack-{STACK_METHOD}", f"over {len(plan.steps)} model(s)", plan.stack.seconds, cumulative,
+                 f"{plan.stack.peak_gb:.1f}", plan.stack.basis))
+    cumulative += plan.submit.seconds
+    rows.append(("submission", "submit.py", plan.submit.seconds, cumulative, "", plan.submit.basis))
+    widths = [max(len(r[0]) for r in rows + [("step",)]), max(len(r[1]) for r in rows + [("", "settings")])]
+    title = f"{'step':{widths[0]}}  {'settings':{widths[1]}}  {'est. min':>8}  {'cumulative':>10}  {'peak GB':>7}"
+    lines = [header, title + "  basis"]
+    for name, settings, seconds, total, peak, basis in rows:
+        lines.append(f"{name:{widths[0]}}  {settings:{widths[1]}}  {format_minutes(seconds):>8}  "
+                     f"{format_minutes(total):>10}  {peak:>7}  {basis}")
+    lines.append(f"total: about {format_minutes(plan.total_s)} of {format_minutes(plan.budget_s)} min")
+    if plan.left_out:
+        lines.append("left out:")
+        lines += [f"  {name}: {why}" for name, why in plan.left_out]
+    if any("estimate" in r[5] for r in rows):
+        lines.append("basis: 'reference' = measured on the 2-core reference machine (planner/reference_costs.json); "
+                     "'estimate' = not measured yet; 'x probe' = scaled by this machine's probe.")
+    return "\n".join(lines)

@@ -1,0 +1,87 @@
+"""Running a plan fold by fold, with the rule that keeps it on time.
+
+Each step trains one fold at a time (`train.main --fold k`; finished folds are skipped, so running
+the same plan again resumes). After each fold the step's elapsed time is compared with its
+estimate: more than 50% (and a minute) over, and the step stops there (the fold just finished is
+kept). The plan's first step (tfidf) is never stopped: without it there is nothing to submit. A
+step is skipped when it no longer fits in what the earlier steps left of the budget. The stack then
+takes only the models whose every fold finished (a model with missing folds has no OOF), and the
+submission is written the way the recipes write theirs.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from challenge.errors import DataError
+from planner.plan import Plan, Step, format_minutes
+
+OVERRUN = 1.5  # a step may take up to 1.5 x its estimate before it is stopped at a fold's end
+GRACE_S = 60.0  # ... and a minute more: on small data a few seconds of start-up are not an overrun
+
+
+@dataclass
+class StepResult:
+    name: str
+    estimated_s: float
+    elapsed_s: float = 0.0
+    folds_trained: list[int] = field(default_factory=list)
+    complete: bool = False
+    note: str = ""
+
+
+@dataclass
+class RunSummary:
+    results: list[StepResult]
+    stacked: list[str]
+    submission: object = None
+    elapsed_s: float = 0.0
+
+    def format(self) -> str:
+        lines = ["", f"{'step':16s} {'est. min':>8} {'took min':>8}  outcome"]
+        for r in self.results:
+            outcome = "complete" if r.complete else "not stacked"
+            lines.append(f"{r.name:16s} {format_minutes(r.estimated_s):>8} {format_minutes(r.elapsed_s):>8}  "
+                         f"{outcome}{': ' + r.note if r.note else ''}")
+        lines.append(f"stacked: {', '.join(self.stacked)}; whole run {format_minutes(self.elapsed_s)} min")
+        if self.submission is not None:
+            lines.append(f"submission: {self.submission}")
+        return "\n".join(lines)
+
+
+def run_plan(plan: Plan, train_fold: Callable[[Step, int], None], is_complete: Callable[[Step], bool],
+             finish: Callable[[list[str]], object], clock: Callable[[], float] = time.monotonic) -> RunSummary:
+    """Train the plan's steps fold by fold under the overrun rule, then `finish(complete model names)`
+    (the stack and the submission). `is_complete(step)` says whether every fold of a step is done."""
+    run_started = clock()
+    reserve = plan.stack.seconds + plan.submit.seconds
+    results = []
+    for position_in_plan, step in enumerate(plan.steps):
+        result = StepResult(step.name, step.estimate.seconds)
+        results.append(result)
+        spent = clock() - run_started + plan.probe_s
+        if step.folds_left and spent + step.estimate.seconds + reserve > plan.budget_s:
+            left = max(0.0, plan.budget_s - spent - reserve)
+            result.note = (f"skipped: {format_minutes(step.estimate.seconds)} min estimated, "
+                           f"{format_minutes(left)} left after the steps before it")
+            result.complete = is_complete(step)
+            continue
+        started = clock()
+        for position, k in enumerate(step.folds_left):
+            train_fold(step, k)
+            result.folds_trained.append(k)
+            result.elapsed_s = clock() - started
+            more = position < len(step.folds_left) - 1
+            limit = max(OVERRUN * step.estimate.seconds, step.estimate.seconds + GRACE_S)
+            if more and position_in_plan > 0 and result.elapsed_s > limit:
+                result.note = (f"stopped after fold {k}: {format_minutes(result.elapsed_s)} min, over 1.5 x its "
+                               f"estimate of {format_minutes(step.estimate.seconds)} min; rerun to finish it")
+                break
+        result.complete = is_complete(step)
+    stacked = [r.name for r in results if r.complete]
+    if not stacked:
+        raise DataError("No model finished all its folds within the budget, so there is nothing to stack. "
+                        "Run the same command again (finished folds are kept) or give a larger --budget.")
+    submission = finish(stacked)
+    return RunSummary(results, stacked, submission, clock() - run_started + plan.probe_s)

@@ -1,0 +1,103 @@
+"""The planner's choices on a synthetic cost table (tests/planner/conftest.py): full recipe
+5 + 15 + 10 + 5 + 100 min of models, 0.5 min a stacked model, 0.5 min for the submission."""
+from __future__ import annotations
+
+import pytest
+
+from challenge.errors import DataError
+from planner.costs import CostModel, DataSize
+from planner.plan import format_plan, make_plan, parse_budget
+
+
+def names(plan) -> list[str]:
+    return [s.name for s in plan.steps]
+
+
+@pytest.mark.parametrize("text, seconds", [("20m", 1200), ("90m", 5400), ("3h", 10800), ("1h30m", 5400),
+                                           ("1.5h", 5400), (" 2h 15min ", 8100), ("45min", 2700)])
+def test_budget_strings(text, seconds):
+    assert parse_budget(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "90", "3 hours", "h", "0m", "-5m", "1m30h"])
+def test_bad_budget_strings_say_how_to_write_one(text):
+    with pytest.raises(DataError, match="e.g. 20m"):
+        parse_budget(text)
+
+
+def test_too_small_a_budget_names_the_smallest_that_works(costs):
+    with pytest.raises(DataError) as err:
+        make_plan(costs, parse_budget("5m"))
+    # tfidf 5 min + a stack of one 0.5 + the submission 0.5
+    assert "too small" in str(err.value) and "--budget 6m" in str(err.value)
+    assert names(make_plan(costs, parse_budget("6m"))) == ["tfidf"]
+
+
+def test_a_budget_that_fits_everything_gives_the_full_recipe(costs):
+    plan = make_plan(costs, parse_budget("140m"))
+    assert names(plan) == ["tfidf", "text_cnn", "e5", "effnet_lite0", "e5_finetune"]
+    assert plan.steps[1].settings["epochs"] == 3 and plan.steps[3].settings["image_size"] == 128
+    assert plan.left_out == []
+    assert plan.total_s == pytest.approx((5 + 15 + 10 + 5 + 100 + 2.5 + 0.5) * 60)
+
+
+def test_a_middle_budget_drops_the_lowest_value_step_and_says_why(costs):
+    plan = make_plan(costs, parse_budget("60m"))
+    assert names(plan) == ["tfidf", "text_cnn", "e5", "effnet_lite0"]
+    # 60 - 35 of models - a stack of five 2.5 - the submission 0.5 = 22 min left for it
+    assert plan.left_out == [("e5_finetune", "100 min estimated, 22 left")]
+    table = format_plan(plan, "header")
+    assert "left out:\n  e5_finetune: 100 min estimated, 22 left" in table
+    assert "cumulative" in table and "stack-lgbm" in table and "submission" in table
+
+
+def test_text_cnn_gets_as_many_epochs_as_fit_and_later_cheaper_steps_still_fit(costs):
+    plan = make_plan(costs, parse_budget("20m"))
+    # 3 epochs (15 min) do not fit after tfidf; 2 do, under their own name
+    assert names(plan) == ["tfidf", "text_cnn_2ep"]
+    assert plan.steps[1].settings["epochs"] == 2
+    left_out = dict(plan.left_out)
+    assert set(left_out) == {"e5", "effnet_lite0", "e5_finetune"}
+    plan = make_plan(costs, parse_budget("27m"))  # e5 (10) does not fit, effnet_lite0 (5) does
+    assert names(plan) == ["tfidf", "text_cnn", "effnet_lite0"] and "e5" in dict(plan.left_out)
+
+
+def test_without_images_the_image_step_is_left_out_for_that(table):
+    costs = CostModel(table, DataSize(train_rows=1000, test_rows=200, images=0))
+    plan = make_plan(costs, parse_budget("140m"))
+    assert "effnet_lite0" not in names(plan)
+    assert dict(plan.left_out)["effnet_lite0"] == "the data has no images"
+
+
+def test_finished_folds_are_not_planned_again(costs):
+    plan = make_plan(costs, parse_budget("10m"), done_folds={"tfidf": [0, 1, 2, 3, 4], "text_cnn_1ep": [0, 1]})
+    tfidf, text_cnn = plan.steps[:2]
+    assert tfidf.estimate.seconds == 0 and tfidf.folds_left == []
+    assert text_cnn.name == "text_cnn_1ep" and text_cnn.folds_left == [2, 3, 4]
+
+
+def test_steps_above_the_machines_memory_are_left_out(table):
+    table["cpu"]["e5_finetune"]["peak_gb"]["value"] = 8.0
+    costs = CostModel(table, DataSize(train_rows=1000, test_rows=200, images=1200))
+    plan = make_plan(costs, parse_budget("140m"), memory_gb=4)  # the others peak at 1 GB
+    assert "e5_finetune" not in names(plan)
+    assert dict(plan.left_out)["e5_finetune"] == "needs about 8.0 GB, the machine has 4 GB"
+    with pytest.raises(DataError, match="memory"):
+        make_plan(costs, parse_budget("140m"), memory_gb=0.5)
+
+
+def test_on_a_gpu_the_plan_takes_the_challenge_gpu_settings_and_says_they_are_estimates(table):
+    costs = CostModel(table, DataSize(train_rows=1000, test_rows=200, images=1200), device="gpu")
+    plan = make_plan(costs, parse_budget("35m"))  # 5 + 6 + 1 + 1 + 15 min, stack 2.5, submission 0.5
+    assert names(plan) == ["tfidf", "text_cnn", "e5", "effnet_lite0", "e5_full"]
+    assert plan.steps[3].settings == {"crop_background": True}
+    assert plan.steps[4].settings["trainable_layers"] == 12
+    assert plan.steps[0].estimate.basis == "reference"  # tfidf runs on the CPU: CPU figures
+    assert all(s.estimate.basis == "estimate" for s in plan.steps[1:])
+
+
+def test_a_rerun_finishes_the_epoch_setting_it_started(costs):
+    # 2 epochs were started; with tfidf done, 3 epochs would now fit, but the started folds win
+    plan = make_plan(costs, parse_budget("20m"), done_folds={"tfidf": list(range(5)), "text_cnn_2ep": [0]})
+    assert plan.steps[1].name == "text_cnn_2ep" and plan.steps[1].folds_left == [1, 2, 3, 4]
+    assert "(4 folds left)" in format_plan(plan, "")

@@ -1,0 +1,81 @@
+"""The probe cache and the probe's scaling of the reference figures, with a fake probe runner; and
+the sample folder a real probe trains on."""
+from __future__ import annotations
+
+import pytest
+
+from challenge.reader import read_challenge
+from planner.costs import CostModel, DataSize, Work
+from planner.probe import ProbeCache, measured_probes, probe_ratios, write_sample
+
+WANTED = {"tfidf": {"model": "tfidf", "settings": {}}, "text_cnn": {"model": "text_cnn", "settings": {"epochs": 3}}}
+
+
+class CountingProbe:
+    def __init__(self, seconds: float = 20.0):
+        self.seconds, self.calls = seconds, []
+
+    def __call__(self, name: str, spec: dict) -> float:
+        self.calls.append(name)
+        return self.seconds
+
+
+def test_a_second_call_reads_the_cache_and_other_data_probes_again(table, tmp_path):
+    cache, probe = ProbeCache(tmp_path), CountingProbe()
+    seconds, spent = measured_probes(table, "cpu", WANTED, cache, "machine1", "data1", probe)
+    # only tfidf has a reference probe to compare with: text_cnn is not worth running
+    assert probe.calls == ["tfidf"] and seconds == {"tfidf": 20.0} and spent >= 0
+    seconds, spent = measured_probes(table, "cpu", WANTED, cache, "machine1", "data1", probe)
+    assert probe.calls == ["tfidf"] and seconds == {"tfidf": 20.0} and spent == 0.0
+    measured_probes(table, "cpu", WANTED, cache, "machine1", "data2", probe)  # another data fingerprint
+    measured_probes(table, "cpu", WANTED, cache, "machine2", "data1", probe)  # another machine
+    assert probe.calls == ["tfidf", "tfidf", "tfidf"]
+    assert (tmp_path / "planner" / "probes.json").is_file()
+
+
+def test_the_probe_ratio_scales_the_reference_figures(table):
+    ratios = probe_ratios(table, "cpu", {"tfidf": 20.0})  # the reference probe took 10 s
+    assert ratios == {"tfidf": 2.0}
+    size = DataSize(train_rows=1000, test_rows=200)
+    plain = CostModel(table, size).estimate("tfidf", Work(folds=5))
+    scaled = CostModel(table, size, probe_ratios=ratios).estimate("tfidf", Work(folds=5))
+    assert scaled.seconds == pytest.approx(2 * plain.seconds) == pytest.approx(600)
+    assert (plain.basis, scaled.basis) == ("reference", "reference x probe")
+
+
+def test_sizes_extrapolate_with_the_parts_exponent(table):
+    table["cpu"]["tfidf"]["parts"]["work"].update(scale="train_rows", rows=800, exponent=1.1)
+    small = CostModel(table, DataSize(train_rows=1000, test_rows=0)).estimate("tfidf", Work(folds=1))
+    large = CostModel(table, DataSize(train_rows=10000, test_rows=0)).estimate("tfidf", Work(folds=1))
+    assert small.seconds == pytest.approx(60)  # 800 training rows a fold: the measured size
+    assert large.seconds / small.seconds == pytest.approx(10 ** 1.1)
+
+
+def test_the_sample_folder_is_stratified_and_reads_back(demo_dir, tmp_path):
+    data = read_challenge(demo_dir)
+    sample = read_challenge(write_sample(data, tmp_path / "sample", n_train=60, n_test=20))
+    assert set(sample.labels) == set(data.labels) and sample.labels.value_counts().min() >= 6
+    assert len(sample.test) == 20 and sample.train.index.isin(data.train.index).all()
+    assert (tmp_path / "sample" / "images").is_symlink() and sample.train["image_path"].map(
+        lambda p: __import__("pathlib").Path(p).is_file()).all()
+
+
+def test_a_real_probe_runs_once_then_comes_from_the_cache(demo_dir, tmp_path, monkeypatch, capsys):
+    """tfidf alone has a reference probe here: it is trained on the sample through train.main, the
+    plan says it was probed, and a second plan reads the cache."""
+    import argparse
+
+    from planner import cli
+    from planner.costs import load_reference
+
+    table = load_reference()
+    table["probe"]["cpu"] = {"seconds": {"tfidf": 5.0}}
+    monkeypatch.setattr(cli, "load_reference", lambda: table)
+    args = argparse.Namespace(budget="2h", data_dir=str(demo_dir), run_dir=str(tmp_path / "run"), device="cpu",
+                              no_probe=False)
+    plan, header = cli.build_plan(args, cache_dir=str(tmp_path / "cache"))
+    assert plan.probe_s > 0 and "probed now" in header and "tfidf x" in header
+    assert plan.steps[0].estimate.basis == "reference x probe"
+    assert list((tmp_path / "cache" / "planner").glob("probe-*")) == []  # the scratch folder is gone
+    plan, header = cli.build_plan(args, cache_dir=str(tmp_path / "cache"))
+    assert plan.probe_s == 0 and "probed earlier (cached)" in header

@@ -1,0 +1,92 @@
+"""The runner's stop-at-fold-end rule, with a fake trainer that advances a fake clock."""
+from __future__ import annotations
+
+import pytest
+
+from challenge.errors import DataError
+from planner.costs import Estimate
+from planner.plan import Plan, Step
+from planner.run import run_plan
+
+
+class FakeRun:
+    """Each fold of a step takes `minutes[name]` minutes of the fake clock."""
+
+    def __init__(self, minutes: dict):
+        self.minutes, self.now, self.trained = minutes, 0.0, []
+        self.stacked = None
+
+    def clock(self) -> float:
+        return self.now
+
+    def train_fold(self, step: Step, k: int) -> None:
+        self.now += self.minutes[step.name] * 60
+        self.trained.append((step.name, k))
+
+    def is_complete(self, step: Step) -> bool:
+        return all((step.name, k) in self.trained for k in range(5))
+
+    def finish(self, names: list[str]) -> str:
+        self.stacked = names
+        return "submission.csv"
+
+
+def step(name: str, minutes: float) -> Step:
+    return Step(name, name, {}, name, Estimate(minutes * 60, 1.0, "reference"), [0, 1, 2, 3, 4])
+
+
+def plan_of(*steps: Step, budget_min: float = 100) -> Plan:
+    return Plan(budget_min * 60, "cpu", list(steps), Estimate(60, 0.5, "estimate"), Estimate(30, 0.1, "reference"))
+
+
+def test_a_step_over_its_estimate_stops_at_the_end_of_its_fold_and_is_not_stacked():
+    # text_cnn was estimated at 10 min (2 a fold) but takes 4 a fold: over 15 min after its 4th fold
+    fake = FakeRun({"tfidf": 1, "text_cnn": 4, "e5": 1})
+    summary = run_plan(plan_of(step("tfidf", 5), step("text_cnn", 10), step("e5", 5)),
+                       fake.train_fold, fake.is_complete, fake.finish, clock=fake.clock)
+    results = {r.name: r for r in summary.results}
+    assert results["text_cnn"].folds_trained == [0, 1, 2, 3]
+    assert not results["text_cnn"].complete
+    assert "stopped after fold 3" in results["text_cnn"].note and "1.5 x its estimate" in results["text_cnn"].note
+    assert results["e5"].complete  # the next step still runs
+    assert fake.stacked == ["tfidf", "e5"] and summary.stacked == ["tfidf", "e5"]
+    assert "stopped after fold 3" in summary.format() and "submission.csv" in summary.format()
+
+
+def test_a_step_within_half_again_its_estimate_finishes():
+    fake = FakeRun({"tfidf": 1.4})  # 7 min for an estimate of 5: within 1.5 x
+    summary = run_plan(plan_of(step("tfidf", 5)), fake.train_fold, fake.is_complete, fake.finish, clock=fake.clock)
+    assert summary.results[0].complete and fake.stacked == ["tfidf"]
+
+
+def test_a_step_that_no_longer_fits_after_an_overrun_is_skipped():
+    # tfidf takes 70 of its 50 estimated minutes (within 1.5 x): e5's 40 min no longer fit in 100
+    fake = FakeRun({"tfidf": 14, "e5": 8})
+    summary = run_plan(plan_of(step("tfidf", 50), step("e5", 40)), fake.train_fold, fake.is_complete, fake.finish,
+                       clock=fake.clock)
+    assert summary.results[1].note.startswith("skipped") and not summary.results[1].folds_trained
+    assert fake.stacked == ["tfidf"]
+
+
+def test_resumed_steps_train_only_their_missing_folds():
+    fake = FakeRun({"tfidf": 1})
+    fake.trained = [("tfidf", 0), ("tfidf", 1)]
+    resumed = step("tfidf", 3)
+    resumed.folds_left = [2, 3, 4]
+    run_plan(plan_of(resumed), fake.train_fold, fake.is_complete, fake.finish, clock=fake.clock)
+    assert fake.trained[2:] == [("tfidf", 2), ("tfidf", 3), ("tfidf", 4)]
+
+
+def test_nothing_complete_is_a_clear_error():
+    fake = FakeRun({"tfidf": 1})
+    fake.is_complete = lambda step: False  # e.g. a fold failed to assemble
+    with pytest.raises(DataError, match="nothing to stack"):
+        run_plan(plan_of(step("tfidf", 5)), fake.train_fold, fake.is_complete, fake.finish, clock=fake.clock)
+
+
+def test_the_first_step_is_never_stopped_and_a_small_overrun_is_not_an_overrun():
+    # tfidf takes 3 x its estimate: still finished (the submission needs it); e5 is 40 s over 5 s
+    fake = FakeRun({"tfidf": 3, "e5": 0.15})
+    summary = run_plan(plan_of(step("tfidf", 5), step("e5", 0.1)), fake.train_fold, fake.is_complete, fake.finish,
+                       clock=fake.clock)
+    assert [r.complete for r in summary.results] == [True, True]
