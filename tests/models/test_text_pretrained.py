@@ -16,7 +16,7 @@ import pytest
 
 from challenge.demo import make_demo
 from models import FoldData, get_model, resolve_hparams
-from models.text.e5_weights import QK, dequantize_q4_0, e5_preset, read_e5_file, package_model_path
+from models.text.e5_weights import QK, dequantize_q4_0, read_e5_file, package_model_path
 from models.text.encoder_cache import encoder_outputs, load_tokenizer, tokenize
 
 TITLES = {
@@ -27,14 +27,6 @@ TITLES = {
     2: ["Câble USB-C charge rapide", "Chargeur secteur 20W", "Câble HDMI 2 mètres",
         "Adaptateur USB vers Ethernet", "Câble Lightning tressé"],
 }
-
-
-@pytest.fixture(scope="session")
-def e5_cache(tmp_path_factory):
-    """One conversion of the real weights for the whole session (about 15 s)."""
-    cache = tmp_path_factory.mktemp("e5cache")
-    e5_preset(cache)
-    return cache
 
 
 def tiny_products(n_per_class=24, seed=0):
