@@ -74,3 +74,20 @@ def image_cache(effnet_weights, tmp_path) -> Path:
     target = tmp_path / "cache"
     shutil.copytree(effnet_weights, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def tiny_e5_preset(e5_cache, tmp_path_factory) -> Path:
+    """A local keras-hub preset folder with e5's own tokenizer and a 2-layer, 16-wide BERT with
+    random weights: the code paths of the pretrained text models at a fraction of e5's 118M
+    parameters (for tests where training every layer, not the weights, is the point)."""
+    import keras_hub
+
+    from models.text.encoder_cache import load_tokenizer
+
+    folder = tmp_path_factory.mktemp("tiny_preset") / "tiny_e5"
+    tokenizer = load_tokenizer("multilingual_e5_small", e5_cache)
+    keras_hub.models.BertBackbone(vocabulary_size=250037, num_layers=2, num_heads=2, hidden_dim=16,
+                                  intermediate_dim=32, max_sequence_length=64).save_to_preset(str(folder))
+    tokenizer.save_to_preset(str(folder))
+    return folder

@@ -43,9 +43,10 @@ def test_a_new_label_set_is_refused_in_an_existing_run(data_copy, tmp_path, caps
 
 
 def test_a_model_copied_from_another_run_cannot_be_submitted(demo_dir, tfidf_run, tmp_path, capsys):
-    # run a: the session's TF-IDF run (seed 42, 5 folds); run b: other seed, other folds
+    # run a: the session's TF-IDF run (seed 42, 5 folds); run b: other seed, other folds (one is
+    # enough to make the run)
     train.main(["--model", "tfidf", "--data-dir", str(demo_dir), "--run-dir", str(tmp_path / "b"),
-                "--seed", "2", "--n-folds", "3", "--quiet"])
+                "--seed", "2", "--n-folds", "3", "--fold", "0", "--quiet"])
     shutil.copytree(tfidf_run / "tfidf", tmp_path / "b" / "tfidf_from_a")
     with pytest.raises(SystemExit):
         submit.main(["--run-dir", str(tmp_path / "b"), "--source", "tfidf_from_a"])
