@@ -29,7 +29,7 @@ def run_cli(*args, **kwargs) -> subprocess.Popen:
 
 
 def test_a_new_label_set_is_refused_in_an_existing_run(data_copy, tmp_path, capsys):
-    common = ["--data-dir", str(data_copy), "--run-dir", str(tmp_path / "run"), "--quiet"]
+    common = ["--data-dir", str(data_copy), "--run-dir", str(tmp_path / "run"), "--quiet", "--set", "embed_dim=0"]
     train.main(["--model", "tfidf", "--fold", "0", *common])
     labels_path = data_copy / "Y_train_CVw08PX.csv"
     labels = pd.read_csv(labels_path, index_col=0)
@@ -46,7 +46,7 @@ def test_a_model_copied_from_another_run_cannot_be_submitted(demo_dir, tfidf_run
     # run a: the session's TF-IDF run (seed 42, 5 folds); run b: other seed, other folds (one is
     # enough to make the run)
     train.main(["--model", "tfidf", "--data-dir", str(demo_dir), "--run-dir", str(tmp_path / "b"),
-                "--seed", "2", "--n-folds", "3", "--fold", "0", "--quiet"])
+                "--seed", "2", "--n-folds", "3", "--fold", "0", "--set", "embed_dim=0", "--quiet"])
     shutil.copytree(tfidf_run / "tfidf", tmp_path / "b" / "tfidf_from_a")
     with pytest.raises(SystemExit):
         submit.main(["--run-dir", str(tmp_path / "b"), "--source", "tfidf_from_a"])
