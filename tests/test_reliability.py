@@ -17,7 +17,6 @@ import pytest
 import submit
 import train
 from challenge.check import main as check_main
-from challenge.demo import make_demo
 from folds import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +29,7 @@ def run_cli(*args, **kwargs) -> subprocess.Popen:
 
 
 def test_a_new_label_set_is_refused_in_an_existing_run(data_copy, tmp_path, capsys):
-    common = ["--data-dir", str(data_copy), "--run-dir", str(tmp_path / "run"), "--quiet"]
+    common = ["--data-dir", str(data_copy), "--run-dir", str(tmp_path / "run"), "--quiet", "--set", "embed_dim=0"]
     train.main(["--model", "tfidf", "--fold", "0", *common])
     labels_path = data_copy / "Y_train_CVw08PX.csv"
     labels = pd.read_csv(labels_path, index_col=0)
@@ -43,21 +42,21 @@ def test_a_new_label_set_is_refused_in_an_existing_run(data_copy, tmp_path, caps
     assert "label set differs from the run's classes.json" in err and "new codes [99999]" in err
 
 
-def test_a_model_copied_from_another_run_cannot_be_submitted(demo_dir, tmp_path, capsys):
-    for name, seed in (("a", 1), ("b", 2)):
-        train.main(["--model", "tfidf", "--data-dir", str(demo_dir), "--run-dir", str(tmp_path / name),
-                    "--seed", str(seed), "--n-folds", "3", "--quiet"])
-    shutil.copytree(tmp_path / "a" / "tfidf", tmp_path / "b" / "tfidf_from_a")
+def test_a_model_copied_from_another_run_cannot_be_submitted(demo_dir, tfidf_run, tmp_path, capsys):
+    # run a: the session's TF-IDF run (seed 42, 5 folds); run b: other seed, other folds (one is
+    # enough to make the run)
+    train.main(["--model", "tfidf", "--data-dir", str(demo_dir), "--run-dir", str(tmp_path / "b"),
+                "--seed", "2", "--n-folds", "3", "--fold", "0", "--set", "embed_dim=0", "--quiet"])
+    shutil.copytree(tfidf_run / "tfidf", tmp_path / "b" / "tfidf_from_a")
     with pytest.raises(SystemExit):
         submit.main(["--run-dir", str(tmp_path / "b"), "--source", "tfidf_from_a"])
     assert "trained on other folds" in capsys.readouterr().err
 
 
-def test_same_seed_same_folds_and_same_tfidf_oof(demo_dir, tmp_path):
-    for name in ("one", "two"):
-        train.main(["--model", "tfidf", "--data-dir", str(demo_dir), "--run-dir", str(tmp_path / name),
-                    "--n-folds", "3", "--quiet"])
-    one, two = RunDir(tmp_path / "one"), RunDir(tmp_path / "two")
+def test_same_seed_same_folds_and_same_tfidf_oof(demo_dir, tfidf_run, tmp_path):
+    # the session's TF-IDF run was made by the same command (the defaults: seed 42, 5 folds)
+    train.main(["--model", "tfidf", "--data-dir", str(demo_dir), "--run-dir", str(tmp_path / "two"), "--quiet"])
+    one, two = RunDir(tfidf_run), RunDir(tmp_path / "two")
     assert (one.root / "folds.csv").read_bytes() == (two.root / "folds.csv").read_bytes()
     assert np.array_equal(one.model("tfidf").oof(), two.model("tfidf").oof())
 
@@ -92,14 +91,14 @@ def _history_epochs(path: Path) -> list[int]:
     return [int(line.split(",")[0]) for line in lines if line]
 
 
-def test_a_killed_fold_resumes_from_its_last_epoch(tmp_path):
+def test_a_killed_fold_resumes_from_its_last_epoch(demo_dir, tmp_path):
     """kill -9 in the middle of fold 1; the same command then skips fold 0, resumes fold 1 from its
-    backup and finishes with a complete oof.npy."""
-    data_dir = make_demo(tmp_path / "data", n_train=1200, n_test=100, n_classes=6, image_size=16, seed=3)
+    backup and finishes with a complete oof.npy. (A small BiLSTM on the demo fixture: 10 steps an
+    epoch, enough for the kill to land between epochs.)"""
     run_dir = tmp_path / "run"
     command = ["train.py", "--model", "bilstm", "--n-folds", "2", "--epochs", "8", "--set", "patience=8",
-               "--set", "tensorboard=false", "--batch-size", "16", "--data-dir", str(data_dir),
-               "--run-dir", str(run_dir)]
+               "--set", "units=16", "--set", "max_tokens=2000", "--set", "tensorboard=false",
+               "--batch-size", "16", "--data-dir", str(demo_dir), "--run-dir", str(run_dir)]
     history = run_dir / "bilstm" / "fold1" / "history.csv"
     job = run_cli(*command, start_new_session=True)
     deadline = time.time() + 300
@@ -124,7 +123,7 @@ def test_a_killed_fold_resumes_from_its_last_epoch(tmp_path):
     new_epochs = epochs_after[len(epochs_before):]
     assert new_epochs and new_epochs[0] >= 1 and new_epochs[0] <= epochs_before[-1] + 1
     oof = RunDir(run_dir).model("bilstm").oof()
-    assert oof.shape == (1200, 6) and np.allclose(oof.sum(1), 1, atol=1e-3)
+    assert oof.shape == (300, 6) and np.allclose(oof.sum(1), 1, atol=1e-3)
 
 
 def test_check_command_summarises_a_folder(demo_dir, data_copy, capsys):

@@ -57,8 +57,9 @@ def test_noise_csv_feeds_train_exclude(run_with_models, fake_model, demo_dir, tm
     assert set(report["index"]) <= set(data.train.index)
     assert (data.labels.loc[report["index"]].to_numpy() == report["given_code"].to_numpy()).all()
 
+    # (embed_dim=0: no fusion embedding, which the probabilities do not depend on)
     metrics = train.main(["--model", "tfidf", "--name", "tfidf-clean", "--exclude", str(out), "--quiet", "--n-folds", "4",
-                          "--data-dir", str(demo_dir), "--run-dir", str(run.root)])
+                          "--set", "embed_dim=0", "--data-dir", str(demo_dir), "--run-dir", str(run.root)])
     store = run.model("tfidf-clean")
     assert store.config()["excluded_rows"] == len(report)
     assert store.oof().shape[0] == len(y)  # excluded rows are still predicted out-of-fold

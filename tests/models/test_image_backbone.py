@@ -34,18 +34,19 @@ def test_refuses_a_pickle_that_names_other_code(tmp_path):
         load_legacy_state_dict(evil)
 
 
-def test_effnet_lite0_names_real_photos(tmp_path):
+def test_effnet_lite0_names_real_photos(effnet_weights):
+    """The session's conversion of the torch weights (conftest.py, `effnet_weights`) names photos."""
     data = pytest.importorskip("skimage.data")
-    model = effnet_lite0(224, include_top=True, cache_dir=tmp_path)
-    assert (tmp_path / "weights" / "effnet_lite0.weights.h5").is_file()
+    model = effnet_lite0(224, include_top=True, cache_dir=effnet_weights)
+    assert (effnet_weights / "weights" / "effnet_lite0.weights.h5").is_file()
     photos = np.stack([tf.image.resize(img.astype("float32"), (224, 224)) for img in (data.chelsea(), data.coffee())])
     probs = tf.nn.softmax(model(preprocess(photos))).numpy()
     assert probs[0].argmax() in CATS and probs[0][list(CATS)].sum() > 0.8
     assert probs[1].argmax() == ESPRESSO
     # The second build loads the cached conversion instead of converting again.
-    cached = converted_weights(tmp_path)
+    cached = converted_weights(effnet_weights)
     before = cached.stat().st_mtime_ns
-    effnet_lite0(64, include_top=False, cache_dir=tmp_path)
+    effnet_lite0(64, include_top=False, cache_dir=effnet_weights)
     assert cached.stat().st_mtime_ns == before
 
 

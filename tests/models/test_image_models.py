@@ -1,6 +1,8 @@
 """Image models end to end on the demo folder (32x32 images): train.py writes probabilities and
 embeddings per fold, features are extracted once and shared, bad images are refused or blanked,
 fine-tuning runs, and image and text models stack together."""
+import shutil
+
 import numpy as np
 import pytest
 
@@ -14,8 +16,9 @@ FAST_LITE0 = ["--set", "image_size=32", "--set", "head_units=64,32", "--epochs",
 
 
 @pytest.fixture(scope="module")
-def image_run(demo_dir, tmp_path_factory):
+def image_run(demo_dir, effnet_weights, tmp_path_factory):
     root = tmp_path_factory.mktemp("images")
+    shutil.copytree(effnet_weights, root / "cache")  # the converted weights, no features yet
     common = ["--data-dir", str(demo_dir), "--run-dir", str(root / "run"), "--n-folds", "2", "--quiet"]
     train.main(["--model", "effnet_lite0", "--fold", "all", *FAST_LITE0, *common,
                 "--set", f"cache_dir={root / 'cache'}"])

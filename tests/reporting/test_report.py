@@ -217,13 +217,10 @@ def test_cli_on_a_run_with_nothing_finished(tmp_path, capsys):
     assert "not a run directory" in capsys.readouterr().err
 
 
-def test_report_on_a_trained_demo_run_with_custom_names(demo_dir, tmp_path):
-    """End to end: train.py trains the TF-IDF model on the demo fixture, report.py reports it."""
-    import train
-
-    run_dir = tmp_path / "run"
-    train.main(["--model", "tfidf", "--fold", "all", "--data-dir", str(demo_dir), "--run-dir", str(run_dir),
-                "--quiet"])
+def test_report_on_a_trained_demo_run_with_custom_names(tfidf_run, tmp_path):
+    """End to end: train.py has trained the TF-IDF model on the demo fixture (the session's
+    `tfidf_run`), report.py reports it into a folder of its own."""
+    run_dir = tfidf_run
     names = tmp_path / "names.csv"
     names.write_text("prdtypecode,name\n10,Bücher gebraucht\n40,Importspiele\n")
     index = report.main(["--run-dir", str(run_dir), "--names", str(names), "--out", str(tmp_path / "out")])
