@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from challenge.cli import add_data_dir, add_run_dir, friendly_errors
+from challenge.cli import add_data_dir, add_run_dir, add_verbose, friendly_errors
 
 # name -> {"models": [{"name", "model", "set": {...}}], "stack": method, "description": str}
 RECIPES: dict[str, dict] = {
@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_dir(parser)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    add_verbose(parser)
     return parser
 
 
