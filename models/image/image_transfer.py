@@ -104,7 +104,8 @@ def train_transfer_fold(backbone_name: str, data: FoldData, hp: dict) -> FoldOut
         head = compile_model(build_head(hp, data.n_classes, x_train.shape[1], x_train), hp)
     head.fit(feature_dataset(x_train, y_train, data.n_classes, hp["batch_size"], shuffle_seed=data.seed),
              validation_data=feature_dataset(plain.rows(val_paths), data.y_val, data.n_classes, hp["batch_size"]),
-             epochs=hp["epochs"], class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
+             epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
+             class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
              callbacks=standard_callbacks(fold_dir / "head", hp), verbose=data.verbose)
     info = {"head_epochs": len(head.history.epoch)}
 
