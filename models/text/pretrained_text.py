@@ -27,7 +27,7 @@ import tensorflow as tf
 from keras import layers
 
 from folds.store import FoldOutput
-from models.core.keras_fold import EMBEDDING_LAYER, classification_head
+from models.core.keras_fold import EMBEDDING_LAYER, classification_head, probs_and_embeddings
 from models.core.metrics import class_weights, loss_for, standard_callbacks, weighted_f1_metric
 from models.core.registry import FoldData, ModelSpec, register
 from models.core.run_options import distribution_scope, set_precision
@@ -122,12 +122,9 @@ def train_frozen_fold(data: FoldData, hp: dict) -> FoldOutput:
         epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
         class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
         callbacks=standard_callbacks(data.fold_dir, hp), verbose=data.verbose)
-    embed = keras.Model(head.inputs, head.get_layer(EMBEDDING_LAYER).output)
+    (val_probs, val_embed), (test_probs, test_embed) = (probs_and_embeddings(head, x) for x in (x_val, x_test))
     output = FoldOutput(
-        val_probs=head.predict(x_val, batch_size=1024, verbose=0),
-        test_probs=head.predict(x_test, batch_size=1024, verbose=0),
-        val_embed=embed.predict(x_val, batch_size=1024, verbose=0),
-        test_embed=embed.predict(x_test, batch_size=1024, verbose=0),
+        val_probs=val_probs, test_probs=test_probs, val_embed=val_embed, test_embed=test_embed,
         info={"epochs_run": len(history.epoch), "seconds": round(time.time() - started, 1)})
     keras.backend.clear_session()
     return output
