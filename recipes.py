@@ -6,7 +6,9 @@
 
 A recipe is plain data (below): each entry trains `model` (stored as `name`) with hyperparameter
 overrides, then `python -m ensemble` stacks the entries named in `stack_models` with `stack`, and
-`submit.py` writes RUN_DIR/submissions/<stack>.csv. Re-running a recipe skips what is finished.
+`submit.py` writes RUN_DIR/submissions/<stack>.csv: the stack's own predictions, unless the stack is
+BELOW an input or the calibrated blend beyond noise (`--fallback best`: that candidate's), as its last
+line says. Re-running a recipe skips what is finished.
 """
 from __future__ import annotations
 
@@ -102,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_dir(parser)
     add_run_dir(parser)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--n-folds", type=int, default=5, help="folds of a new run directory (default 5)")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     add_verbose(parser)
     return parser
@@ -122,10 +125,12 @@ def main(argv=None) -> dict:
     import submit
     import train
     from ensemble.__main__ import main as ensemble_main
+    from ensemble.versus_inputs import submitted_because
 
     recipe = RECIPES[args.recipe]
     minutes = {}
-    common = ["--data-dir", args.data_dir, "--run-dir", args.run_dir, "--seed", str(args.seed)]
+    common = ["--data-dir", args.data_dir, "--run-dir", args.run_dir, "--seed", str(args.seed),
+              "--n-folds", str(args.n_folds)]
     for step in recipe_steps(recipe):
         started = time.time()
         overrides = [f"--set={k}={v}" for k, v in step["set"].items()]
@@ -134,12 +139,13 @@ def main(argv=None) -> dict:
         minutes[step["name"]] = (time.time() - started) / 60
     started = time.time()
     stack = f"stack-{recipe['stack']}"
-    ensemble_main(["--method", recipe["stack"], "--run-dir", args.run_dir,
-                   "--models", ",".join(s["name"] for s in recipe_steps(recipe))])
+    # A stack BELOW a candidate beyond noise hands over that candidate's predictions; a tie keeps its own.
+    stacked = ensemble_main(["--method", recipe["stack"], "--run-dir", args.run_dir, "--fallback", "best",
+                             "--models", ",".join(s["name"] for s in recipe_steps(recipe))])
     minutes[stack] = (time.time() - started) / 60
     out = submit.main(["--run-dir", args.run_dir, "--source", stack])
     print("\nminutes per step: " + ", ".join(f"{k} {v:.1f}" for k, v in minutes.items()))
-    print(f"submission: {out}")
+    print(f"submission: {out} holds {submitted_because(stack, stacked['versus_inputs'])}")
     return minutes
 
 

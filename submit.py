@@ -38,21 +38,22 @@ def make_submission(run: RunDir, source: str) -> pd.DataFrame:
 
 
 def ranking_warning(run: RunDir, source: str) -> str | None:
-    """A sentence when the run holds a candidate with a better OOF weighted F1 than `source`, or when
-    `source` is a stack that fell below its inputs or the calibrated blend; None otherwise."""
-    from ensemble.compare import comparison_table
+    """A sentence when the run holds a candidate whose OOF weighted F1 beats `source`'s beyond noise
+    (paired bootstrap), or when `source` is a stack that fell below its inputs or the calibrated blend
+    beyond noise; None otherwise (a lower score within the noise is a tie, not a reason to warn)."""
+    from ensemble.compare import significantly_better
 
-    table = comparison_table(run).set_index("name")["weighted_f1"]
-    own = table[source]
-    better = table[table > own]
+    own = run.model(source).metrics()["oof"]["weighted_f1"]
+    better = significantly_better(run, source)
     record = run.model(source).metrics().get("versus_inputs", {})
     lost = bool(record.get("below")) and "fallback" not in record  # a fallback already took the winner
-    if better.empty and not lost:
+    if not better and not lost:
         return None
     parts = []
-    if not better.empty:
-        parts.append(f"its OOF weighted F1 {own:.4f} ranks below {better.index[0]} ({better.iloc[0]:.4f})"
-                     f"{f' and {len(better) - 1} more' if len(better) > 1 else ''} "
+    if better:
+        name, f1, gain = better[0]
+        parts.append(f"its OOF weighted F1 {own:.4f} ranks below {name} ({f1:.4f}; difference {gain.text()}, "
+                     f"beyond noise){f' and {len(better) - 1} more' if len(better) > 1 else ''} "
                      f"(python -m ensemble --method compare --run-dir {run.root})")
     if lost:
         parts.append(f"the stack is {record['verdict']}")
@@ -64,7 +65,7 @@ def check_submission(frame: pd.DataFrame, run: RunDir) -> None:
     expected = pd.Index(run.test_index())
     if frame.index.duplicated().any() or not frame.index.sort_values().equals(expected.sort_values()):
         raise DataError("The submission does not list every test index exactly once; this is a bug, please report it.")
-    unknown = set(frame["prdtypecode"]) - set(run.classes().codes)
+    unknown = {int(c) for c in frame["prdtypecode"]} - set(run.classes().codes)
     if unknown:
         raise DataError(f"The submission predicts codes {sorted(unknown)} that the run never saw.")
 

@@ -114,7 +114,7 @@ def main(argv=None) -> dict | None:
     exclude = read_exclude_file(args.exclude) if args.exclude else None
     if exclude is not None and len(unknown := exclude.difference(data.train.index)):
         raise DataError(f"--exclude {args.exclude}: {len(unknown)} of its {len(exclude)} indices are not "
-                        f"training rows of {args.data_dir} (first: {list(unknown[:5])}). Was it made for "
+                        f"training rows of {args.data_dir} (first: {unknown[:5].tolist()}). Was it made for "
                         f"another dataset? Its first column must hold X_train's product indices.")
     summaries, metrics = cross_validate(data, run, spec, hp, folds_to_run, name=args.name, seed=args.seed,
                                         verbose=0 if args.quiet else 2, exclude=exclude)

@@ -5,6 +5,7 @@
     python benchmarks/real_size.py --steps data,folds,tfidf --folds 0
     python benchmarks/real_size.py --steps text_cnn --folds 0 --epochs 1
     python benchmarks/real_size.py --steps data,images --images 2000 --image-counts 500,2000
+    python benchmarks/real_size.py --steps images --image-counts 2000,20000,98728 --image-size 128
 
 Writes a generated challenge folder (benchmarks/real_size_data.py: real row and class counts,
 ~10-word titles, HTML descriptions empty for 35% of rows; --images N 500x500 JPEGs) into --data-dir,
@@ -13,10 +14,18 @@ CPU minutes (user + system) and peak resident memory (max RSS, from os.wait4) of
 Results accumulate in RUN_DIR/real_size.json, so the steps can be run in pieces; the table printed
 at the end holds every step measured in that run directory so far.
 
-Steps: data, folds, clean_text, tfidf (one row per fold), text_cnn (one row per fold, --epochs),
-stack (LightGBM stack of tfidf + text_cnn), submit (submission + its row count), stack_synthetic
-(--synthetic-models generated models of the real shape, then their LightGBM stack), images (feature
-extraction of the first N generated JPEGs, one row per --image-counts N, each in a fresh process).
+Steps: data, folds, clean_text, tfidf (one row per fold), text_cnn (one row per fold, the night
+recipe's settings, --epochs), effnet_lite0 (one row per fold, the night recipe's settings: features
+of every image, plain and mirrored, then the head), stack (LightGBM stack of --stack-models), submit
+(submission + its row count), stack_synthetic (--synthetic-models generated models of the real
+shape, then their LightGBM stack), images (feature extraction of the first N train + test JPEGs
+with the night recipe's image settings, one row per --image-counts N, each in a fresh process; the
+largest N, when it is every image, fills the feature cache the effnet_lite0 step then reads; without
+the data step it uses the JPEGs already in --data-dir).
+
+--timer CMD runs each step as `CMD LABEL -- command` (e.g. `--timer ../shared/tools/timed`, which
+waits for idle cores and logs each step to benchmarks/timed.log); the figures recorded are then
+that tool's, with the load average before the step.
 """
 from __future__ import annotations
 
@@ -34,7 +43,8 @@ from challenge import quiet  # noqa: E402  (the --inline image step imports Tens
 quiet.install()
 
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = ("data", "folds", "clean_text", "tfidf", "text_cnn", "stack", "submit", "stack_synthetic", "images")
+STEPS = ("data", "folds", "clean_text", "tfidf", "text_cnn", "effnet_lite0", "stack", "submit", "stack_synthetic",
+         "images")
 DEFAULT_STEPS = ("data", "folds", "clean_text", "tfidf", "text_cnn", "stack", "submit", "stack_synthetic")
 
 
@@ -49,11 +59,27 @@ def measured(argv: list[str], log) -> dict:
             "peak_gb": usage.ru_maxrss / 1024 ** 2, "exit": process.returncode}
 
 
+def timer_figures(timed_log: Path, name: str) -> dict:
+    """The last line the timer wrote for `name` (tab-separated key=value fields), as minutes and GB."""
+    lines = [line.split("\t") for line in timed_log.read_text().splitlines()] if timed_log.is_file() else []
+    fields = next((dict(f.split("=", 1) for f in line[2:] if "=" in f) for line in reversed(lines)
+                   if len(line) > 2 and line[1] == name), None)
+    if not fields:
+        return {}
+    return {"wall_min": float(fields["wall_s"]) / 60, "cpu_min": float(fields["cpu_s"]) / 60,
+            "peak_gb": int(fields["peak_MB"]) / 1024, "load_before": float(fields["load_before"])}
+
+
+def slug(label: str) -> str:
+    return "real_size-" + label.replace(" ", "_").replace(",", "")
+
+
 def step_commands(step: str, args) -> list[tuple[str, list[str], str]]:
     """(label, argv, note) for each process of a step."""
     py, common = sys.executable, ["--data-dir", args.data_dir, "--run-dir", args.run_dir]
     inline = [py, __file__, *common, "--train", str(args.train), "--test", str(args.test),
-              "--images", str(args.images), "--synthetic-models", str(args.synthetic_models), "--inline"]
+              "--images", str(args.images), "--synthetic-models", str(args.synthetic_models),
+              "--image-size", str(args.image_size), "--inline"]
     folds = range(5) if args.folds == "all" else [int(k) for k in args.folds.split(",")]
     if step in ("data", "folds", "clean_text"):
         return [(step, inline + [step], "")]
@@ -63,20 +89,20 @@ def step_commands(step: str, args) -> list[tuple[str, list[str], str]]:
                 (f"stack lgbm, {args.synthetic_models} synthetic", [py, "-m", "ensemble", "--method", "lgbm",
                  "--models", names, "--run-dir", str(Path(args.run_dir) / "synthetic")], "")]
     if step == "images":
-        return [(f"images {n}", inline + [f"images:{n}"], f"{n} JPEGs, {args.image_size}px")
+        return [(f"images {n}", inline + [f"images:{n}"], f"{n} JPEGs, {args.image_size}px, multilevel, crop")
                 for n in map(int, args.image_counts.split(","))]
-    if step in ("tfidf", "text_cnn"):
-        train = [py, "train.py", "--model", step, *common, "--quiet"]
-        if step == "text_cnn":
-            train += ["--epochs", str(args.epochs), "--set", "tensorboard=false"]
-        note = f"{args.epochs} epoch(s)" if step == "text_cnn" else ""
+    if step in ("tfidf", "text_cnn", "effnet_lite0"):
+        settings = {**night_settings(step), **({"epochs": args.epochs} if step == "text_cnn" else {})}
+        train = [py, "train.py", "--model", step, *common, "--quiet", *(f"--set={k}={v}" for k, v in settings.items())]
+        note = {"text_cnn": f"{args.epochs} epoch(s)", "effnet_lite0": f"{settings.get('image_size')}px"}.get(step, "")
         return [(f"{step} fold {k}", train + ["--fold", str(k)], note) for k in folds]
     if step == "stack":
-        return [("stack lgbm", [py, "-m", "ensemble", "--method", "lgbm", "--models", "tfidf,text_cnn",
-                                "--run-dir", args.run_dir], "tfidf + text_cnn")]
+        return [(f"{args.stack_name} ({args.stack_models})",
+                 [py, "-m", "ensemble", "--method", "lgbm", "--models", args.stack_models, "--name", args.stack_name,
+                  "--run-dir", args.run_dir], args.stack_models.replace(",", " + "))]
     if step == "submit":
-        return [("submit", [py, "submit.py", "--run-dir", args.run_dir, "--source", "stack-lgbm",
-                            "--out", str(Path(args.run_dir) / "submission.csv")], "")]
+        return [(f"submit {args.stack_name}", [py, "submit.py", "--run-dir", args.run_dir, "--source", args.stack_name,
+                                               "--out", str(submission_path(args))], "")]
     raise ValueError(step)
 
 
@@ -109,16 +135,30 @@ def run_inline(step: str, args) -> None:
         extract_images(data, int(step.split(":")[1]), args.image_size)
 
 
+def night_settings(model: str) -> dict:
+    """The `night` recipe's settings for `model` (recipes.py), so the steps time what it runs."""
+    from recipes import RECIPES
+
+    return next((step.get("set", {}) for step in RECIPES["night"]["models"] if step["model"] == model), {})
+
+
 def extract_images(data, n: int, image_size: int) -> None:
-    import tempfile
+    """Features of the first n train + test images with the night recipe's image settings, into the
+    project's feature cache (the effnet_lite0 step reads the same entry when n is every image)."""
+    import pandas as pd
 
     from models.image.backbones import get_backbone
     from models.image.image_features import extract_features
+    from models.image.image_transfer import DEFAULTS
 
-    paths = [p for p in data.train["image_path"].iloc[:n] if Path(p).is_file()]
+    settings = {**DEFAULTS, "multilevel": True, **night_settings("effnet_lite0"), "image_size": image_size}
+    paths = [p for p in pd.concat([data.train["image_path"], data.test["image_path"]]).iloc[:n] if Path(p).is_file()]
     if len(paths) < n:
-        raise SystemExit(f"only {len(paths)} JPEGs in the data folder; make them with --steps data --images {n}")
-    extract_features(get_backbone("effnet_lite0"), image_size, paths, 64, cache_dir=tempfile.mkdtemp(), verbose=0)
+        raise SystemExit(f"only {len(paths)} of the first {n} JPEGs are in the data folder; "
+                         f"make them with --steps data --images {n}")
+    extract_features(get_backbone("effnet_lite0"), image_size, paths, settings["extract_batch_size"],
+                     cache_dir=settings["cache_dir"], verbose=1, multilevel=settings["multilevel"],
+                     crop=settings["crop_background"] in (True, "true", "True"))
 
 
 def record(results_path: Path, label: str, result: dict) -> dict:
@@ -129,18 +169,23 @@ def record(results_path: Path, label: str, result: dict) -> dict:
 
 
 def format_table(table: dict) -> str:
-    lines = ["| step | wall min | CPU min | peak GB | note |", "|---|---:|---:|---:|---|"]
+    lines = ["| step | wall min | CPU min | peak GB | load before | note |", "|---|---:|---:|---:|---:|---|"]
     for label, r in table.items():
         failed = f" (exit {r['exit']})" if r["exit"] else ""
-        lines.append(f"| {label} | {r['wall_min']:.2f} | {r['cpu_min']:.2f} | {r['peak_gb']:.2f} | "
+        load = f"{r['load_before']:.2f}" if "load_before" in r else ""
+        lines.append(f"| {label} | {r['wall_min']:.2f} | {r['cpu_min']:.2f} | {r['peak_gb']:.2f} | {load} | "
                      f"{r.get('note', '')}{failed} |")
     return "\n".join(lines)
+
+
+def submission_path(args) -> Path:
+    return Path(args.run_dir) / f"submission-{args.stack_name}.csv"
 
 
 def check_submission(args) -> str:
     import pandas as pd
 
-    rows = len(pd.read_csv(Path(args.run_dir) / "submission.csv", index_col=0))
+    rows = len(pd.read_csv(submission_path(args), index_col=0))
     return f"{rows} rows ({'as expected' if rows == args.test else f'expected {args.test}'})"
 
 
@@ -154,8 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test", type=int, default=13812, help="test rows (default 13812)")
     parser.add_argument("--images", type=int, default=0, help="data: 500x500 JPEGs for the first N products (default 0)")
     parser.add_argument("--image-counts", default="500,2000", help="images: extraction sizes to measure (default 500,2000)")
-    parser.add_argument("--image-size", type=int, default=224, help="images: backbone input size (default 224)")
-    parser.add_argument("--epochs", type=int, default=1, help="text_cnn: epochs per fold (default 1)")
+    parser.add_argument("--image-size", type=int, default=128, help="images: backbone input size (default 128, "
+                                                                     "the night recipe's)")
+    parser.add_argument("--epochs", type=int, default=3, help="text_cnn: epochs per fold (default 3, the night "
+                                                               "recipe's)")
+    parser.add_argument("--stack-models", default="tfidf,text_cnn",
+                        help="stack: the models stacked (default tfidf,text_cnn; the night recipe adds effnet_lite0)")
+    parser.add_argument("--stack-name", default="stack-lgbm", help="stack, submit: the stack's folder (default "
+                                                                    "stack-lgbm)")
+    parser.add_argument("--timer", help="run each step as `TIMER LABEL -- command` and record the timer's "
+                                        "figures (e.g. ../shared/tools/timed)")
     parser.add_argument("--synthetic-models", type=int, default=5, help="stack_synthetic: models (default 5)")
     parser.add_argument("--inline", help=argparse.SUPPRESS)
     return parser
@@ -179,7 +232,12 @@ def main(argv=None) -> dict:
                 print(f"{label} ...", flush=True)
                 log.write(f"\n== {label}: {' '.join(command)}\n")
                 log.flush()
-                result = measured(command, log)
+                if args.timer:
+                    result = measured([*args.timer.split(), slug(label), "--", *command], log)
+                    result = {**result, **timer_figures(ROOT / os.environ.get("TIMED_LOG", "benchmarks/timed.log"),
+                                                        slug(label))}
+                else:
+                    result = measured(command, log)
                 if step == "submit" and result["exit"] == 0:
                     note = check_submission(args)
                 table = record(run_dir / "real_size.json", label, {**result, "note": note})

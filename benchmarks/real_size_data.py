@@ -10,6 +10,7 @@ Optionally the first N products get 500x500 JPEGs drawn like the demo's images.
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 import numpy as np
@@ -122,19 +123,42 @@ def make_real_size(out_dir: str | Path, n_train: int = REAL_TRAIN, n_test: int =
         "productid": 1_000_000 + 7 * np.arange(n),
         "imageid": 900_000_000 + 13 * np.arange(n),
     })
-    write_images(out, frame, classes, n_train, n_images, rng)
+    out.mkdir(parents=True, exist_ok=True)
     frame.iloc[:n_train].to_csv(out / "X_train_update.csv")
     pd.DataFrame({"prdtypecode": np.array(codes)[classes[:n_train]]}).to_csv(out / "Y_train_CVw08PX.csv")
     test = frame.iloc[n_train:].copy()
     test.index = range(n_train, n)  # the test index continues after train, as in the challenge
     test.to_csv(out / "X_test_update.csv")
+    write_images(out, frame, classes, n_train, n_images, seed)  # last: the text steps need not wait
     return out
 
 
-def write_images(out: Path, frame: pd.DataFrame, classes: np.ndarray, n_train: int, n_images: int, rng) -> None:
-    for split in ("train", "test"):
-        (out / "images" / f"image_{split}").mkdir(parents=True, exist_ok=True)
+def write_images(out: Path, frame: pd.DataFrame, classes: np.ndarray, n_train: int, n_images: int, seed: int,
+                 workers: int | None = None) -> None:
+    """500x500 JPEGs for the first n_images products. Each image draws from its own generator
+    (seed, position), so the folder is the same however many processes write it, and a file that
+    is already there (an earlier, interrupted run) is not drawn again."""
+    jobs = []
     for i in range(min(n_images, len(frame))):
         split = "train" if i < n_train else "test"
-        name = f"image_{frame.imageid[i]}_product_{frame.productid[i]}.jpg"
-        _image(rng, int(classes[i]), 500).save(out / "images" / f"image_{split}" / name, quality=90)
+        path = out / "images" / f"image_{split}" / f"image_{frame.imageid[i]}_product_{frame.productid[i]}.jpg"
+        if not path.is_file():
+            jobs.append((seed, i, int(classes[i]), str(path)))
+    for split in ("train", "test"):
+        (out / "images" / f"image_{split}").mkdir(parents=True, exist_ok=True)
+    if not jobs:
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    with ProcessPoolExecutor(workers or os.cpu_count()) as pool:
+        list(tqdm(pool.map(_write_image, jobs, chunksize=256), total=len(jobs), desc="JPEGs", unit="img",
+                  mininterval=10))
+
+
+def _write_image(job: tuple) -> None:
+    seed, position, class_position, path = job
+    partial = f"{path}.part"
+    _image(np.random.default_rng([seed, position]), class_position, 500).save(partial, format="JPEG", quality=90)
+    os.replace(partial, path)  # a killed writer leaves a .part, never a truncated .jpg

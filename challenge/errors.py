@@ -9,6 +9,10 @@ class DataError(Exception):
     """A problem with the user's files, with a message that says how to fix it."""
 
 
+class DataWarning(UserWarning):
+    """Something odd in the user's files that the toolkit worked around (it says how)."""
+
+
 def rows_preview(rows, limit: int = 10) -> str:
     """'3, 17, 42 (and 5 more)' for error messages."""
     rows = list(rows)

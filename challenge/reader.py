@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from challenge.errors import DataError, rows_preview
+from challenge.errors import DataError, DataWarning, rows_preview
 
 X_TRAIN = "X_train_update.csv"
 Y_TRAIN = "Y_train_CVw08PX.csv"
 X_TEST = "X_test_update.csv"
 X_COLUMNS = ("designation", "description", "productid", "imageid")
 LABEL_COLUMN = "prdtypecode"
+FALLBACK_ENCODING = "cp1252"
 
 
 @dataclass
@@ -39,6 +40,38 @@ def image_path(data_dir: Path, split: str, imageid, productid) -> str:
     return str(data_dir / "images" / f"image_{split}" / f"image_{imageid}_product_{productid}.jpg")
 
 
+def _first_undecodable_line(path: Path, encoding: str) -> int:
+    """The file line (from 1) of the first byte `encoding` cannot decode; 0 if there is none."""
+    raw = path.read_bytes()
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        return raw.count(b"\n", 0, err.start) + 1
+    return 0
+
+
+def read_csv_with_fallback(path: Path, **read_csv_args) -> pd.DataFrame:
+    """pd.read_csv as UTF-8, or else as cp1252 with a warning: spreadsheet tools on Windows save
+    French text in cp1252. Bytes that neither can decode are a DataError naming the line."""
+    try:
+        return pd.read_csv(path, **read_csv_args)
+    except UnicodeDecodeError:
+        pass
+    try:
+        frame = pd.read_csv(path, encoding=FALLBACK_ENCODING, **read_csv_args)
+    except UnicodeDecodeError as err:
+        line = _first_undecodable_line(path, FALLBACK_ENCODING)
+        raise DataError(f"{path} is neither UTF-8 nor {FALLBACK_ENCODING} text (line {line}: {err.reason}). "
+                        f"Re-save it as 'CSV UTF-8' from the tool that made it.") from err
+    warnings.warn(
+        f"{path} is not UTF-8 (first non-UTF-8 byte on line {_first_undecodable_line(path, 'utf-8')}); "
+        f"it was read as {FALLBACK_ENCODING} (Windows Western European, as Excel saves French text). "
+        f"If accents look wrong, re-save the file as 'CSV UTF-8'.",
+        DataWarning, stacklevel=3,
+    )
+    return frame
+
+
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(
@@ -47,8 +80,8 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
             f"holds them, or run `python -m challenge.demo` to make the demo folder."
         )
     try:
-        frame = pd.read_csv(path, index_col=0)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        frame = read_csv_with_fallback(path, index_col=0)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise DataError(f"{path} could not be read as CSV ({err}). Re-download or re-export it.") from err
     missing = [c for c in required if c not in frame.columns]
     if missing:
@@ -125,7 +158,7 @@ def read_challenge(data_dir: str | Path) -> ChallengeData:
     if non_integer.any():
         raise DataError(
             f"{data_dir / Y_TRAIN}: rows {rows_preview(labels.index[non_integer])} have a prdtypecode "
-            f"that is not an integer code (e.g. {labels[non_integer].iloc[0]!r}). Fix those labels."
+            f"that is not an integer code (e.g. {str(labels[non_integer].iloc[0])!r}). Fix those labels."
         )
     overlap = x_train.index.intersection(x_test.index)
     if len(overlap):

@@ -54,9 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="fusion hyperparameter, e.g. --set units=128 (repeatable); see ensemble/fusion.py")
     parser.add_argument("--fallback", default="none", choices=("none", "best"),
-                        help="when the stack's OOF weighted F1 falls below its best input's or the "
-                             "calibrated blend's: none (default) only says so; best writes that "
-                             "candidate's predictions as the stack's output, recorded in metrics.json")
+                        help="when the stack's OOF weighted F1 falls below an input's or the calibrated "
+                             "blend's beyond noise (paired-bootstrap 95%% interval below 0): none (default) "
+                             "only says so; best writes the best such candidate's predictions as the "
+                             "stack's output, recorded in metrics.json")
     parser.add_argument("--out", help="noise: CSV to write (default RUN_DIR/noise.csv)")
     parser.add_argument("--seed", type=int, default=42)
     add_verbose(parser)
@@ -98,8 +99,8 @@ def report_verdict(run, stack: str, record: dict) -> None:
         fix = (f"submit {best} instead (python submit.py --source {best} --run-dir {run.root})"
                if best in run.finished_models() else "run --method blend and submit stack-blend")
         print(f"WARNING: {stack} is {record['verdict']}: {fix}, or rerun with --fallback best.")
-    elif "fallback" in record:
-        print(f"{stack}: {record['verdict']}.")
+    elif "fallback" in record or record.get("tied"):
+        print(f"{stack}: {record['verdict']}.")  # a tie within noise is news, not a warning
 
 
 def run_stack(run, args, names: list[str]) -> dict:

@@ -31,6 +31,11 @@ class PairedGain(NamedTuple):
     def text(self) -> str:
         return f"{self.gain:+.4f} [{self.low:+.4f}, {self.high:+.4f}]"
 
+    @property
+    def significant_loss(self) -> bool:
+        """A lies below B beyond resampling noise: the whole 95% interval is under 0."""
+        return self.high < 0
+
 
 def cell_table(y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray):
     """The distinct (true, A, B) triples as a (cells, 3) array, and each row's cell."""

@@ -1,5 +1,6 @@
 """One table of every assembled model and stack of a run, best OOF weighted F1 first; for a stack,
-its OOF gain over its best input with a paired-bootstrap 95% interval, and its verdict."""
+its OOF gain over its best input with a paired-bootstrap 95% interval, and its verdict (BELOW only
+when that interval lies under 0; a lower score inside the noise is a tie)."""
 from __future__ import annotations
 
 import numpy as np
@@ -26,9 +27,21 @@ def stack_note(metrics: dict, gain: tuple[str, PairedGain] | None) -> str:
     """The stack's own verdict (metrics.json), or one read off its gain for stacks made before."""
     if "versus_inputs" in metrics:
         return metrics["versus_inputs"]["verdict"]
-    if gain and gain[1].gain < 0:
+    if gain and gain[1].significant_loss:
         return f"BELOW its input {gain[0]}"
+    if gain and gain[1].gain < 0:
+        return f"tied with its input {gain[0]} within noise"
     return ""
+
+
+def significantly_better(run: RunDir, name: str) -> list[tuple[str, float, PairedGain]]:
+    """The run's other models and stacks whose OOF weighted F1 beats `name`'s beyond noise (the paired
+    bootstrap interval of `name` minus them lies below 0): (name, weighted F1, gain), best first."""
+    scores = {m: run.model(m).metrics()["oof"]["weighted_f1"] for m in run.finished_models()}
+    y, own = run.train_labels(), run.model(name).oof()
+    ahead = sorted((m for m in scores if scores[m] > scores[name]), key=lambda m: -scores[m])
+    gains = ((m, paired_gain(y, own, run.model(m).oof())) for m in ahead)
+    return [(m, scores[m], gain) for m, gain in gains if gain.significant_loss]
 
 
 def comparison_table(run: RunDir, names: list[str] | None = None) -> pd.DataFrame:

@@ -6,10 +6,15 @@ judged, after its cross-fit, against two kinds of candidates scored on the same 
 - the plain calibrated log-loss blend of the inputs, cross-fitted on the same folds (the cheapest
   combiner: a learnt stack that cannot beat it is learning noise).
 
+A candidate with a higher OOF weighted F1 counts against the stack only when the difference is more
+than noise: the paired-bootstrap 95% interval of (stack minus candidate), on the same OOF rows, lies
+wholly below 0. Otherwise the two are tied within noise, which is said but is no warning: on the
+test rows such a stack is as likely to be the better one.
+
 The verdict, with the paired-bootstrap gain over the best input, goes into the stack's
-metrics.json (`versus_inputs`). With fallback, a losing stack's outputs (folds, oof.npy, test.npy)
-are replaced by the best candidate's, and metrics.json records that it was done and what the stack
-itself scored.
+metrics.json (`versus_inputs`). With fallback, a stack that loses beyond noise has its outputs
+(folds, oof.npy, test.npy) replaced by the best such candidate's, and metrics.json records that it
+was done and what the stack itself scored.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ensemble.bootstrap import paired_gain
+from ensemble.bootstrap import PairedGain, paired_gain
 from ensemble.cross_fit import fold_predictions
 from ensemble.inputs import StackInputs, probability_features
 from folds.atomic import save_json
@@ -68,11 +73,28 @@ def described(candidate: Candidate) -> str:
     return f"the {candidate.name}" if candidate.name == CALIBRATED_BLEND else f"its input {candidate.name}"
 
 
-def verdict_text(stack_f1: float, beaten_by: list[Candidate]) -> str:
-    if not beaten_by:
-        return "at least as good as every input and the calibrated blend"
-    named = [f"{described(c)} ({c.weighted_f1:.4f})" for c in beaten_by]
-    return f"BELOW {' and '.join(named)}: {stack_f1:.4f} OOF weighted F1"
+def _versus(pairs: list[tuple[Candidate, PairedGain]]) -> str:
+    return " and ".join(f"{described(c)} ({c.weighted_f1:.4f}; stack minus it {g.text()})" for c, g in pairs)
+
+
+def verdict_text(stack_f1: float, beaten_by: list[tuple[Candidate, PairedGain]],
+                 tied: list[tuple[Candidate, PairedGain]] = ()) -> str:
+    """BELOW the candidates that beat the stack beyond noise, tied with those ahead within it."""
+    if beaten_by:
+        ties = f"; tied with {_versus(tied)} within noise" if tied else ""
+        return f"BELOW {_versus(beaten_by)}: {stack_f1:.4f} OOF weighted F1{ties}"
+    if tied:
+        return f"tied with {_versus(tied)} within noise: {stack_f1:.4f} OOF weighted F1"
+    return "at least as good as every input and the calibrated blend"
+
+
+def submitted_because(stack: str, record: dict) -> str:
+    """Whose predictions a submission of `stack` holds, and why, after judge_stack(fallback=True)."""
+    if "fallback" in record:
+        to = record["fallback"]["to"]
+        whose = f"the {to}'s" if to == CALIBRATED_BLEND else f"{to}'s"
+        return f"{whose} predictions (--fallback best), since {stack} itself was {record['fallback']['stack_verdict']}"
+    return f"{stack}'s own predictions, {record['verdict']}"
 
 
 def judge_stack(run: RunDir, stack: str, inputs: StackInputs, seed: int = 42, fallback: bool = False) -> dict:
@@ -82,24 +104,30 @@ def judge_stack(run: RunDir, stack: str, inputs: StackInputs, seed: int = 42, fa
     store = run.model(stack)
     n_folds = int(folds.max()) + 1
     candidates = input_candidates(run, inputs, y, n_folds) + [blend_candidate(run, inputs, y, seed)]
-    stack_f1 = store.metrics()["oof"]["weighted_f1"]
-    beaten_by = sorted((c for c in candidates if c.weighted_f1 > stack_f1), key=lambda c: -c.weighted_f1)
+    stack_f1, stack_oof = store.metrics()["oof"]["weighted_f1"], store.oof()
+    ahead = sorted((c for c in candidates if c.weighted_f1 > stack_f1), key=lambda c: -c.weighted_f1)
+    versus = [(c, paired_gain(y, stack_oof, c.oof)) for c in ahead]
+    beaten_by = [(c, g) for c, g in versus if g.significant_loss]
+    tied = [(c, g) for c, g in versus if not g.significant_loss]
     best = max(candidates[:-1], key=lambda c: c.weighted_f1)
     record = {
         "best_input": best.name, "best_input_weighted_f1": round(best.weighted_f1, 4),
         "calibrated_blend_weighted_f1": round(candidates[-1].weighted_f1, 4),
-        "below": [c.name for c in beaten_by], "verdict": verdict_text(stack_f1, beaten_by),
+        "below": [c.name for c, _ in beaten_by], "tied": [c.name for c, _ in tied],
+        "versus_ahead": {c.name: g.as_dict() for c, g in versus},
+        "verdict": verdict_text(stack_f1, beaten_by, tied),
     }
     if fallback and beaten_by:
-        replacement = beaten_by[0]
+        replacement = beaten_by[0][0]
         fold_of_row = folds.to_numpy()
         for k, (val, test) in enumerate(replacement.fold_outputs()):
             store.save_fold(k, FoldOutput(val, test, info={"fallback_to": replacement.name}), y[fold_of_row == k])
         store.assemble(folds, y)
-        record["fallback"] = {"to": replacement.name, "stack_weighted_f1": round(stack_f1, 4)}
+        record["fallback"] = {"to": replacement.name, "stack_weighted_f1": round(stack_f1, 4),
+                              "stack_verdict": record["verdict"]}
         record["verdict"] = (f"replaced by {described(replacement)}'s predictions (--fallback best): the stack "
                              f"itself was {record['verdict']}")
-    record["gain_over_best_input"] = paired_gain(y, store.oof(), best.oof).as_dict()
+    record["gain_over_best_input"] = paired_gain(y, store.oof(), best.oof).as_dict()  # after any fallback
     with run.lock:
         save_json(store.dir / "metrics.json", {**store.metrics(), "versus_inputs": record})
     return record

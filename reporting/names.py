@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from challenge.errors import DataError, rows_preview
+from challenge.reader import read_csv_with_fallback
 
 DEFAULT_NAMES = Path(__file__).resolve().parent.parent / "docs" / "prdtypecode_names.csv"
 
@@ -22,8 +23,8 @@ def read_code_names(path: str | Path) -> dict[int, str]:
         raise DataError(f"{path} is missing. Pass --names with a CSV of two columns, prdtypecode,name "
                         f"(see {DEFAULT_NAMES.name} in docs/ for the challenge's codes).")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        frame = read_csv_with_fallback(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise DataError(f"{path} could not be read as CSV ({err}). Save it as UTF-8 CSV with the "
                         f"header prdtypecode,name.") from err
     if not {"prdtypecode", "name"} <= set(frame.columns):
@@ -38,7 +39,7 @@ def read_code_names(path: str | Path) -> dict[int, str]:
     repeated = frame.index[codes.duplicated(keep=False)]
     if len(repeated):
         raise DataError(f"{path}: data rows {rows_preview(repeated + 1)} name the same prdtypecode "
-                        f"twice ({sorted(set(codes[repeated]))}). Keep one name per code.")
+                        f"twice ({sorted({int(c) for c in codes[repeated]})}). Keep one name per code.")
     return {int(c): n.strip() for c, n in zip(codes, frame["name"])}
 
 

@@ -9,6 +9,10 @@ comparable numbers from every model.
 
 Its "embedding" for the fusion net is a TruncatedSVD projection of the TF-IDF matrix.
 
+With `vocabulary="corpus"` (the default) the vectorisers are fitted once on every text of the run,
+training and test rows alike (no labels involved), and every fold reads its rows from that cached
+matrix (models/text/tfidf_corpus.py); `vocabulary="fold"` fits them on each fold's training rows.
+
 At the challenge's size (68k training rows a fold, descriptions up to thousands of characters) the
 costs are: description character n-grams (most of the matrix), the calibration's three LinearSVC
 fits and the SVD; so descriptions are cut to `description_max_chars`, the calibration folds run
@@ -17,6 +21,7 @@ n-grams (benchmarks/real_size.py measures each; docs/benchmarks.md, "Real size")
 """
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -32,6 +37,7 @@ from joblib import parallel_config
 
 from folds.store import FoldOutput
 from models.core.registry import FoldData, ModelSpec, register
+from models.text.tfidf_corpus import corpus_matrices
 
 DEFAULTS = {
     "text_fields": "designation|description",
@@ -49,8 +55,15 @@ DEFAULTS = {
     "embed_dim": 128,
     "svd_rows": 10000,  # rows the embedding's SVD is fitted on (0: all)
     "svd_features": 20000,  # the most frequent n-grams among them it reads (0: all)
-    "n_jobs": 1,  # calibration folds fitted at once (threads); 2 is faster but its OOF is not bit-reproducible
+    "n_jobs": 2,  # calibration folds fitted at once, in worker processes (bit-identical to 1)
+    "parallel_from_rows": 10000,  # below this many training rows one process is faster than starting workers
+    "vocabulary": "corpus",  # vectorisers fitted once on all texts (no labels) and cached; "fold": per fold
+    "cache_dir": "cache",
 }
+
+# What the TF-IDF matrix depends on besides the texts themselves (the corpus cache's key).
+VECTORIZER_SETTINGS = ("word_ngrams", "char_ngrams", "max_features", "description_char_features",
+                       "description_max_chars")
 
 
 def words(hp: dict) -> TfidfVectorizer:
@@ -85,11 +98,12 @@ def truncate_descriptions(x: np.ndarray, max_chars: int) -> np.ndarray:
     return x
 
 
-def classifier(hp: dict, seed: int):
+def classifier(hp: dict, seed: int, n_rows: int = 0):
     weight = None if hp["class_weight"] == "none" else "balanced"
     if hp["classifier"] == "svm":
+        jobs = hp["n_jobs"] if n_rows >= hp["parallel_from_rows"] else 1
         return CalibratedClassifierCV(LinearSVC(C=hp["C"], class_weight=weight, random_state=seed),
-                                      cv=hp["calibration_folds"], method="sigmoid", n_jobs=hp["n_jobs"])
+                                      cv=hp["calibration_folds"], method="sigmoid", n_jobs=jobs)
     if hp["classifier"] == "logreg":
         return LogisticRegression(C=hp["C"] * 20, class_weight=weight, max_iter=2000)
     raise ValueError(f"classifier must be 'svm' or 'logreg', not {hp['classifier']!r}")
@@ -115,16 +129,27 @@ def fusion_embedding(hp: dict, x_train, others: list, seed: int) -> list[np.ndar
     return [svd.transform(x[:, columns].astype(np.float32)) for x in others]
 
 
+def tfidf_matrices(data: FoldData, hp: dict) -> list:
+    """The fold's training, validation and test rows as TF-IDF matrices."""
+    two_columns = np.ndim(data.x_train) == 2
+    parts = [data.x_train, data.x_val, data.x_test]
+    cut = functools.partial(truncate_descriptions, max_chars=hp["description_max_chars"])
+    if hp["vocabulary"] == "corpus":
+        settings = {**{k: hp[k] for k in VECTORIZER_SETTINGS}, "two_columns": two_columns}
+        return corpus_matrices(parts, lambda: vectorizer(hp, two_columns), settings, hp["cache_dir"], prepare=cut)
+    if hp["vocabulary"] != "fold":
+        raise ValueError(f"vocabulary must be 'corpus' or 'fold', not {hp['vocabulary']!r}")
+    features = vectorizer(hp, two_columns)
+    x_train = features.fit_transform(cut(data.x_train))
+    return [x_train, features.transform(cut(data.x_val)), features.transform(cut(data.x_test))]
+
+
 def train_tfidf_fold(data: FoldData, hp: dict) -> FoldOutput:
     started = time.time()
-    features = vectorizer(hp, two_columns=np.ndim(data.x_train) == 2)
-    x_train, x_val, x_test = (truncate_descriptions(x, hp["description_max_chars"])
-                              for x in (data.x_train, data.x_val, data.x_test))
-    x_train = features.fit_transform(x_train)
-    x_val, x_test = features.transform(x_val), features.transform(x_test)
-    # liblinear releases the GIL: calibration folds in threads share the matrix instead of copying it.
-    with parallel_config(backend="threading"):
-        model = classifier(hp, data.seed).fit(x_train, data.y_train)
+    x_train, x_val, x_test = tfidf_matrices(data, hp)
+    # Processes, not threads (see the module docstring); joblib memory-maps the matrix to them.
+    with parallel_config(backend="loky"):
+        model = classifier(hp, data.seed, x_train.shape[0]).fit(x_train, data.y_train)
     output = FoldOutput(full_probabilities(model, x_val, data.n_classes),
                         full_probabilities(model, x_test, data.n_classes))
     if hp["embed_dim"]:

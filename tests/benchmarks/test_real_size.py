@@ -80,3 +80,55 @@ def test_steps_accumulate_in_one_table(tmp_path, capsys):
     assert len(pd.read_csv(data_dir / "X_test_update.csv")) == 50
     assert json.loads((run_dir / "real_size.json").read_text()).keys() == table.keys()
     assert "| clean_text |" in capsys.readouterr().out
+
+
+def test_images_are_the_same_whatever_the_workers_and_an_interrupted_folder_is_completed(tmp_path):
+    one = make_real_size(tmp_path / "one", n_train=300, n_test=20, n_images=6)
+    files = sorted((one / "images").rglob("*.jpg"))
+    assert len(files) == 6
+    two = tmp_path / "two"
+    make_real_size(two, n_train=300, n_test=20, n_images=3)
+    first = sorted((two / "images").rglob("*.jpg"))[0]
+    first.write_bytes(b"kept")  # an image already there is not drawn again
+    make_real_size(two, n_train=300, n_test=20, n_images=6)
+    again = sorted((two / "images").rglob("*.jpg"))
+    assert [f.name for f in again] == [f.name for f in files]
+    assert first.read_bytes() == b"kept"
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(again, files) if a != first)
+
+
+def test_a_timer_wraps_each_step_and_its_figures_are_recorded(tmp_path, monkeypatch):
+    timer = tmp_path / "timer.sh"
+    log = tmp_path / "timed.log"
+    # A stand-in for ../shared/tools/timed: NAME -- command; one tab-separated line per run.
+    timer.write_text(f'#!/bin/sh\nname=$1; shift 2\n"$@"; rc=$?\n'
+                     f'printf "2026-01-01T00:00:00Z\\t%s\\twall_s=90.0\\tcpu_s=30.0\\tpeak_MB=2048\\t'
+                     f'load_before=0.20\\tload_after=1.1\\texit=%s\\t%s\\n" "$name" "$rc" "$*" >> {log}\nexit $rc\n')
+    timer.chmod(0o755)
+    common = ["--data-dir", str(tmp_path / "data"), "--run-dir", str(tmp_path / "run"), "--train", "300",
+              "--test", "50"]
+    monkeypatch.setenv("TIMED_LOG", str(log))
+    table = real_size_main([*common, "--steps", "data", "--timer", str(timer)])
+    assert "real_size-data\t" in log.read_text()
+    assert table["data"]["wall_min"] == 1.5 and table["data"]["peak_gb"] == 2.0
+    assert table["data"]["load_before"] == 0.2 and table["data"]["exit"] == 0
+
+
+def test_images_step_takes_train_then_test_jpegs_from_the_existing_folder(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import models.image.image_features as image_features
+    from benchmarks.real_size import extract_images
+
+    files = [tmp_path / f"{i}.jpg" for i in range(5)]
+    for f in files:
+        f.write_bytes(b"")
+    data = SimpleNamespace(train=pd.DataFrame({"image_path": [str(f) for f in files[:3]]}),
+                           test=pd.DataFrame({"image_path": [str(f) for f in files[3:]]}))
+    calls = []
+    monkeypatch.setattr(image_features, "extract_features",
+                        lambda backbone, size, paths, *args, **options: calls.append((paths, options)))
+    extract_images(data, 4, 128)  # more images than training rows: the test ones follow
+    assert calls[0][0] == [str(f) for f in files[:4]] and calls[0][1]["multilevel"]
+    with pytest.raises(SystemExit, match="only 5 of the first 6"):
+        extract_images(data, 6, 128)

@@ -20,7 +20,7 @@ def test_folds_are_stable_and_stratified():
 
 def test_rare_class_is_reported():
     labels = pd.Series([10] * 20 + [40] * 3)
-    with pytest.raises(DataError, match=r"Classes \[40\] have fewer than 5"):
+    with pytest.raises(DataError, match=r"prdtypecode 40 has 3 rows .* fewer than 5 stratified folds"):
         make_folds(labels, 5)
 
 

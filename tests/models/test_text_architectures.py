@@ -118,6 +118,17 @@ def test_tfidf_embedding_svd_fitted_on_a_sample_of_rows(tmp_path):
     assert np.isfinite(out.val_embed).all() and out.val_embed.std() > 0
 
 
+def test_tfidf_calibration_in_two_processes_is_bit_identical_to_one(tmp_path):
+    # Threads gave different probabilities from run to run (liblinear's generator is process-wide).
+    spec = get_model("tfidf")
+    fold, _ = toy_fold(tmp_path, two_inputs=True)
+    one = spec.train_fold(fold, resolve_hparams(spec, {"embed_dim": 0, "n_jobs": 1}))
+    two = [spec.train_fold(fold, resolve_hparams(spec, {"embed_dim": 0, "n_jobs": 2, "parallel_from_rows": 0}))
+           for _ in range(2)]
+    for out in two:
+        assert np.array_equal(out.val_probs, one.val_probs) and np.array_equal(out.test_probs, one.test_probs)
+
+
 @pytest.mark.parametrize("recipe", ["demo", "text", "text_fr", "night", "challenge_gpu", "images"])
 def test_every_recipe_names_registered_models_with_valid_settings(recipe):
     from recipes import RECIPES, recipe_steps
