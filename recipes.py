@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from challenge.cli import add_data_dir, add_run_dir, friendly_errors
+from challenge.cli import add_data_dir, add_run_dir, add_verbose, friendly_errors
 
 # name -> {"models": [{"name", "model", "set": {...}}], "stack": method, "description": str}
 RECIPES: dict[str, dict] = {
@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--n-folds", type=int, default=5, help="folds of a new run directory (default 5)")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    add_verbose(parser)
     return parser
 
 

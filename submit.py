@@ -11,14 +11,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from challenge.cli import add_run_dir, friendly_errors
 from challenge.errors import DataError
-from folds.atomic import save_text
-from folds.store import RunDir
+
+if TYPE_CHECKING:  # imported in main: the run directory brings scikit-learn, seconds --help need not wait
+    from folds.store import RunDir
 
 
 def make_submission(run: RunDir, source: str) -> pd.DataFrame:
@@ -80,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 @friendly_errors
 def main(argv=None) -> Path:
     args = build_parser().parse_args(argv)
+    from folds.atomic import save_text
+    from folds.store import RunDir
+
     run = RunDir(args.run_dir)
     frame = make_submission(run, args.source)
     check_submission(frame, run)

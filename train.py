@@ -15,8 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-from challenge.cli import add_data_dir, add_run_dir, friendly_errors, load_data
+from challenge.cli import add_data_dir, add_run_dir, add_verbose, friendly_errors, load_data
 from challenge.errors import DataError
+from models.catalogue import check_model_name
 
 
 def parse_folds(text: str, n_folds: int) -> list[int]:
@@ -63,11 +64,12 @@ def read_exclude_file(path: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from models import REGISTRY
+    from models import catalogue  # names only: the models themselves (and TensorFlow) load in main
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, epilog=catalogue.models_epilog(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tfidf",
-                        help=f"registered model ({', '.join(sorted(REGISTRY))}); default tfidf")
+                        help=f"registered model ({', '.join(catalogue.names())}); default tfidf")
     parser.add_argument("--fold", default="all", help="fold number, comma list, or 'all' (default)")
     add_data_dir(parser)
     add_run_dir(parser)
@@ -84,12 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exclude", metavar="FILE.csv", help="leave these training rows (first column: "
                                                               "product index) out of every fold's training")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    add_verbose(parser)
     return parser
 
 
 @friendly_errors
 def main(argv=None) -> dict | None:
     args = build_parser().parse_args(argv)
+    check_model_name(args.model)  # a typo is refused before TensorFlow is imported
     from folds.store import RunDir
     from models import get_model, resolve_hparams
     from models.core.cross_validate import cross_validate

@@ -23,16 +23,18 @@ import shutil
 import sys
 from pathlib import Path
 
-from challenge.cli import add_data_dir, add_run_dir, friendly_errors, load_data
+from challenge.cli import add_data_dir, add_run_dir, add_verbose, friendly_errors, load_data
 from challenge.errors import DataError
+from models.catalogue import check_model_name
 from train import parse_folds, parse_overrides
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from models import REGISTRY
+    from models import catalogue  # names only: the models themselves (and TensorFlow) load in main
 
-    tunable = sorted(name for name, spec in REGISTRY.items() if spec.search_space is not None)
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    tunable = catalogue.names(tunable_only=True)
+    parser = argparse.ArgumentParser(description=__doc__, epilog=catalogue.models_epilog(tunable_only=True),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="bilstm", help=f"registered model ({', '.join(tunable)}); default bilstm")
     parser.add_argument("--name", help="name of the search (default: the model name); RUN_DIR/tuning/NAME/")
     parser.add_argument("--tuner", default="random", choices=["random", "bayesian", "hyperband"],
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tf.distribute strategy of each trial: mirrored = all GPUs of this machine")
     parser.add_argument("--overwrite", action="store_true", help="delete the search of this name and start over")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    add_verbose(parser)
     return parser
 
 
@@ -62,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> dict | None:
     """Returns the best-hyperparameters record (None on a distributed worker)."""
     args = build_parser().parse_args(argv)
+    check_model_name(args.model)  # a typo is refused before TensorFlow is imported
     from folds.atomic import save_json, save_text
     from folds.store import RunDir
     from models import get_model, resolve_hparams

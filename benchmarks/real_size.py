@@ -38,7 +38,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from challenge import quiet  # noqa: E402  (the --inline image step imports TensorFlow)
+
+quiet.install()
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = ("data", "folds", "clean_text", "tfidf", "text_cnn", "effnet_lite0", "stack", "submit", "stack_synthetic",

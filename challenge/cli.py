@@ -7,6 +7,9 @@ import functools
 import os
 import sys
 
+from challenge.quiet import VERBOSE_ENV, set_verbose
+from challenge.quiet import install as install_quiet_tensorflow
+
 DEFAULT_DATA_DIR = "demo_data"
 DEFAULT_RUN_DIR = "runs/default"
 
@@ -50,10 +53,20 @@ def friendly_errors(main):
     return wrapper
 
 
-def quiet_tensorflow() -> None:
-    """TensorFlow's C++ start-up chatter hides the messages users need to read."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+class _Verbose(argparse.Action):
+    """Acts while the arguments are parsed, before anything imports TensorFlow."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        set_verbose()
+        setattr(namespace, self.dest, True)
 
 
-# Set on import, before any CLI imports TensorFlow.
-quiet_tensorflow()
+def add_verbose(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verbose", action=_Verbose, nargs=0, default=False,
+                        help=f"show TensorFlow's own start-up and C++ log lines (hidden by default; "
+                             f"{VERBOSE_ENV}=1 does the same)")
+
+
+# On import, i.e. before any command line imports TensorFlow: its start-up chatter hides the messages
+# users need to read (challenge/quiet.py).
+install_quiet_tensorflow()

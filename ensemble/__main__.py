@@ -18,7 +18,7 @@ import argparse
 import functools
 import shutil
 
-from challenge.cli import add_run_dir, friendly_errors
+from challenge.cli import add_run_dir, add_verbose, friendly_errors
 
 STACKS = ("lgbm", "logreg", "blend", "fusion")
 METHODS = STACKS + ("compare", "noise")
@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "stack's output, recorded in metrics.json")
     parser.add_argument("--out", help="noise: CSV to write (default RUN_DIR/noise.csv)")
     parser.add_argument("--seed", type=int, default=42)
+    add_verbose(parser)
     return parser
 
 

@@ -175,6 +175,7 @@ def fusion_fit_predict_factory(widths: list[int], hp: dict | None = None):
         import keras
 
         from ensemble.cross_fit import FitResult
+        from models.core.keras_fold import predict_in_memory
         from models.core.metrics import MONITOR, class_weights
 
         keras.utils.set_random_seed(seed)
@@ -190,7 +191,7 @@ def fusion_fit_predict_factory(widths: list[int], hp: dict | None = None):
         history = model.fit(blocks(x_fit), onehot(y_fit), validation_data=(blocks(x_stop), onehot(y_stop)),
                             epochs=hp["epochs"], batch_size=hp["batch_size"], callbacks=[stop], verbose=0,
                             class_weight=class_weights(y_fit, n_classes, hp["class_weight"]))
-        predictions = [model.predict(blocks(p), batch_size=512, verbose=0) for p in to_predict]
+        predictions = [predict_in_memory(model, blocks(p), batch_size=512) for p in to_predict]
         best = int(np.argmax(history.history[MONITOR]))
         info = {"epochs_run": len(history.epoch), "best_epoch": best + 1,
                 "stop_weighted_f1": round(float(history.history[MONITOR][best]), 4)}

@@ -54,6 +54,28 @@ def embedding_model(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, model.get_layer(EMBEDDING_LAYER).output)
 
 
+def predict_in_memory(model: keras.Model, x, batch_size: int = 1024):
+    """`model.predict(x)` for rows already in memory (an array, or a list of arrays for a model with
+    several inputs), by calling the model on slices of `batch_size` rows.
+
+    predict() traces a new tf.function for every new model; when the rows fit in a batch or two,
+    nearly every call traces, and the new heads of a few folds make TensorFlow warn about retracing.
+    For inputs this small Keras advises calling the model, which traces nothing."""
+    several = isinstance(x, (list, tuple))
+    arrays = list(x) if several else [x]
+    parts = [model([a[start:start + batch_size] for a in arrays] if several else arrays[0][start:start + batch_size],
+                   training=False)
+             for start in range(0, max(len(arrays[0]), 1), batch_size)]
+    return keras.tree.map_structure(lambda *p: np.concatenate([keras.ops.convert_to_numpy(t) for t in p]), *parts)
+
+
+def probs_and_embeddings(model: keras.Model, x, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """The probabilities and the embeddings of in-memory rows in one pass (predict_in_memory)."""
+    both = keras.Model(model.input, [model.output, model.get_layer(EMBEDDING_LAYER).output])
+    probs, embed = predict_in_memory(both, x, batch_size)
+    return probs, embed
+
+
 def train_keras_fold(build, data: FoldData, hp: dict, make_dataset=text_dataset) -> FoldOutput:
     """Fit `build(hp, n_classes, x_train)` on the fold with the standard callbacks."""
     started = time.time()

@@ -148,7 +148,8 @@ def fit_keras_fold(spec: ModelSpec, fold: FoldData, hp: dict, strategy=None) -> 
     model.fit(
         make_dataset(fold.x_train, fold.y_train, fold.n_classes, batch, shuffle_seed=fold.seed),
         validation_data=make_dataset(fold.x_val, fold.y_val, fold.n_classes, batch),
-        epochs=hp["epochs"], class_weight=class_weights(fold.y_train, fold.n_classes, hp["class_weight"]),
+        epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
+        class_weight=class_weights(fold.y_train, fold.n_classes, hp["class_weight"]),
         callbacks=standard_callbacks(fold.fold_dir, hp, save_model=False), verbose=fold.verbose,
     )
     del model

@@ -94,7 +94,7 @@ def train_cnn_fold(data: FoldData, hp: dict) -> FoldOutput:
                              shuffle_seed=data.seed, cache=True, crop=crop)
     val_ds = image_dataset(val_paths, size, batch, labels=data.y_val, n_classes=data.n_classes, cache=True,
                            crop=crop)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=hp["epochs"],
+    history = model.fit(train_ds, validation_data=val_ds, epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
                         class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
                         callbacks=standard_callbacks(data.fold_dir, hp), verbose=data.verbose)
     embed = embedding_model(model)

@@ -31,7 +31,7 @@ from models.image.backbones import get_backbone
 from models.image.finetune import FINETUNE_DEFAULTS, finetune
 from models.image.image_features import extract_features
 from models.image.image_head import build_head, feature_dataset
-from models.core.keras_fold import EMBEDDING_LAYER, compile_model
+from models.core.keras_fold import compile_model, probs_and_embeddings
 from models.core.metrics import class_weights, standard_callbacks
 from models.core.registry import FoldData, ModelSpec, register
 from models.core.run_options import distribution_scope, set_precision
@@ -104,7 +104,8 @@ def train_transfer_fold(backbone_name: str, data: FoldData, hp: dict) -> FoldOut
         head = compile_model(build_head(hp, data.n_classes, x_train.shape[1], x_train), hp)
     head.fit(feature_dataset(x_train, y_train, data.n_classes, hp["batch_size"], shuffle_seed=data.seed),
              validation_data=feature_dataset(plain.rows(val_paths), data.y_val, data.n_classes, hp["batch_size"]),
-             epochs=hp["epochs"], class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
+             epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
+             class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
              callbacks=standard_callbacks(fold_dir / "head", hp), verbose=data.verbose)
     info = {"head_epochs": len(head.history.epoch)}
 
@@ -123,9 +124,9 @@ def train_transfer_fold(backbone_name: str, data: FoldData, hp: dict) -> FoldOut
 
 def _head_outputs(head: keras.Model, views: list[np.ndarray]) -> dict:
     """Probabilities and embeddings, each the mean over the views (the image, and its mirror for TTA)."""
-    embed = keras.Model(head.inputs, head.get_layer(EMBEDDING_LAYER).output)
-    return {"probs": np.mean([head.predict(v, batch_size=1024, verbose=0) for v in views], axis=0),
-            "embed": np.mean([embed.predict(v, batch_size=1024, verbose=0) for v in views], axis=0)}
+    outputs = [probs_and_embeddings(head, v) for v in views]
+    return {"probs": np.mean([probs for probs, _ in outputs], axis=0),
+            "embed": np.mean([embed for _, embed in outputs], axis=0)}
 
 
 def _finetune_fold(backbone, head, data: FoldData, hp: dict, train_paths, val_paths, test_paths):

@@ -27,7 +27,7 @@ import tensorflow as tf
 from keras import layers
 
 from folds.store import FoldOutput
-from models.core.keras_fold import EMBEDDING_LAYER, classification_head
+from models.core.keras_fold import EMBEDDING_LAYER, classification_head, probs_and_embeddings
 from models.core.metrics import class_weights, loss_for, standard_callbacks, weighted_f1_metric
 from models.core.registry import FoldData, ModelSpec, register
 from models.core.run_options import distribution_scope, set_precision
@@ -119,14 +119,12 @@ def train_frozen_fold(data: FoldData, hp: dict) -> FoldOutput:
     history = head.fit(
         feature_dataset(x_train, data.y_train, data.n_classes, hp["batch_size"], shuffle_seed=data.seed),
         validation_data=feature_dataset(x_val, data.y_val, data.n_classes, hp["batch_size"]),
-        epochs=hp["epochs"], class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
+        epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
+        class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
         callbacks=standard_callbacks(data.fold_dir, hp), verbose=data.verbose)
-    embed = keras.Model(head.inputs, head.get_layer(EMBEDDING_LAYER).output)
+    (val_probs, val_embed), (test_probs, test_embed) = (probs_and_embeddings(head, x) for x in (x_val, x_test))
     output = FoldOutput(
-        val_probs=head.predict(x_val, batch_size=1024, verbose=0),
-        test_probs=head.predict(x_test, batch_size=1024, verbose=0),
-        val_embed=embed.predict(x_val, batch_size=1024, verbose=0),
-        test_embed=embed.predict(x_test, batch_size=1024, verbose=0),
+        val_probs=val_probs, test_probs=test_probs, val_embed=val_embed, test_embed=test_embed,
         info={"epochs_run": len(history.epoch), "seconds": round(time.time() - started, 1)})
     keras.backend.clear_session()
     return output
@@ -206,7 +204,7 @@ def train_head_first(model: keras.Model, head: keras.Model, table, rows: dict, d
     history = head.fit(
         feature_dataset(features["train"], data.y_train, data.n_classes, hp["batch_size"], shuffle_seed=data.seed),
         validation_data=feature_dataset(features["val"], data.y_val, data.n_classes, hp["batch_size"]),
-        epochs=hp["head_epochs"], verbose=0,
+        epochs=hp["head_epochs"], shuffle=False, verbose=0,  # the dataset shuffles
         callbacks=[keras.callbacks.EarlyStopping(monitor="val_weighted_f1", mode="max", patience=5,
                                                  restore_best_weights=True)])
     return len(history.epoch)
@@ -246,7 +244,8 @@ def train_finetune_fold(data: FoldData, hp: dict) -> FoldOutput:
     history = model.fit(
         sequence_dataset(table, rows["train"], data.y_train, data.n_classes, batch, shuffle_seed=data.seed),
         validation_data=sequence_dataset(table, rows["val"], data.y_val, data.n_classes, batch),
-        epochs=hp["epochs"], class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
+        epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
+        class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
         # the schedule owns the learning rate: no ReduceLROnPlateau
         callbacks=standard_callbacks(data.fold_dir, hp, reduce_lr=False), verbose=data.verbose)
     embed_head = keras.Model(head.inputs, head.get_layer(EMBEDDING_LAYER).output)
