@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib.abc
 import importlib.util
+import logging
 import os
 import re
 import sys
@@ -127,8 +128,24 @@ class _QuietFirstImport(importlib.abc.MetaPathFinder):
         return spec
 
 
+class _NoRetracingNotice(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing" notice.
+
+    Every fold builds a new Keras model, and with it a new predict function whose first calls trace
+    it: a run of several folds in one process trips TensorFlow's frequent-retracing heuristic (it
+    counts traces per code location, not per model) although no function is traced twice for the
+    same shapes, and the notice's advice does not apply. ESHOPPYE_VERBOSE=1 shows it again."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return verbose() or "triggered tf.function retracing" not in record.getMessage()
+
+
 def install() -> None:
-    """Make this process's first `import tensorflow` quiet, unless verbose() when it happens."""
+    """Make this process's first `import tensorflow` quiet, unless verbose() when it happens, and
+    hide the retracing notice that a new model per fold sets off."""
+    tensorflow_logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _NoRetracingNotice) for f in tensorflow_logger.filters):
+        tensorflow_logger.addFilter(_NoRetracingNotice())
     if "tensorflow" in sys.modules or any(isinstance(f, _QuietFirstImport) for f in sys.meta_path):
         return
     sys.meta_path.insert(0, _QuietFirstImport())
