@@ -39,13 +39,28 @@ from challenge.demo import make_demo  # noqa: E402
 from folds.atomic import locked  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-# Files whose tests share a fixture too costly to build in each xdist worker, that they add to (so it
-# cannot be shared between workers either): each group of files runs in one worker, which builds it once.
+# Files whose tests share a fixture too costly to build in each xdist worker: each group of files runs
+# in one worker, which builds it once. bilstm_training and image_run are added to by their tests (so
+# they cannot be shared between workers); the e5 conversion could be, but the other worker would
+# only wait on its lock (15 s) in the meantime.
 WORKER_GROUPS = {
     "tests/test_cli.py": "bilstm_training",
     "tests/models/test_no_library_warnings.py": "bilstm_training",
     "tests/models/test_image_models.py": "image_run",
+    "tests/models/test_text_pretrained.py": "e5",
 }
+# Under xdist the run ends when the test a worker started last ends: the long tests start first (after
+# the groups), the many short ones fill in at the end. test_tune.py's distributed search also idles
+# about 20 s in Keras Tuner's chief, time the other worker fills.
+START_FIRST = ("tests/test_tune.py", "tests/ensemble/test_fusion.py", "tests/test_reliability.py",
+               "tests/models/test_image_finetune.py", "tests/test_start_up.py",
+               "tests/models/test_text_architectures.py", "tests/models/test_models.py")
+
+
+def pytest_collection_modifyitems(items):
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker sorts alike; a plain run keeps its order
+        first = {path: rank for rank, path in enumerate(START_FIRST)}
+        items.sort(key=lambda item: first.get(item.nodeid.split("::")[0], len(first)))
 
 
 @pytest.hookimpl(optionalhook=True)
