@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--name", help="store the model under this name (default: the model name); "
                                        "use it to keep several configurations of one model in a run")
     parser.add_argument("--seed", type=int, default=42, help="seed for folds and training (default 42)")
-    parser.add_argument("--n-folds", type=int, default=5, help="folds, fixed at a run's first model (default 5)")
+    parser.add_argument("--n-folds", type=int, help="folds of a new run directory (default 5); an existing run "
+                                                     "keeps its own")
     parser.add_argument("--epochs", type=int, help="override the model's epochs")
     parser.add_argument("--batch-size", type=int, help="override the model's batch size")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

@@ -21,6 +21,14 @@ def finished_folds(run_dir: str | Path) -> dict[str, list[int]]:
     return done
 
 
+def run_fold_count(run_dir: str | Path, requested: int | None) -> int:
+    """The run's own number of folds when it has a folds.csv (train.py keeps it), else --n-folds or 5."""
+    from folds.splits import DEFAULT_FOLDS, read_folds
+
+    path = Path(run_dir) / "folds.csv"
+    return int(read_folds(path).nunique()) if path.is_file() else requested or DEFAULT_FOLDS
+
+
 def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
     """The plan for args.budget on this machine and data, and the header of its table."""
     from challenge.cli import load_data
@@ -29,7 +37,7 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
 
     budget_s = parse_budget(args.budget)
     data = load_data(args.data_dir)
-    size = DataSize.of(data)
+    size = DataSize.of(data, run_fold_count(args.run_dir, args.n_folds))
     machine = this_machine()
     device = machine.device if args.device == "auto" else args.device
     table = load_reference()
@@ -107,8 +115,9 @@ def run_budget(args, stack_and_submit) -> dict:
     import train
     from folds.atomic import save_json
     from planner.run import run_plan
+    from recipes import common_train_args
 
-    common = ["--data-dir", args.data_dir, "--run-dir", args.run_dir, "--seed", str(args.seed)]
+    common = common_train_args(args)
 
     def train_fold(step, k: int) -> None:
         train.main(["--model", step.model, "--name", step.name, "--fold", str(k), *common,

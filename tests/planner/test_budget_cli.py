@@ -21,6 +21,15 @@ def test_plan_only_prints_the_plan_and_runs_nothing(demo_dir, tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+def test_the_plan_counts_the_folds_asked_for_or_the_runs_own(demo_dir, tmp_path, capsys):
+    assert budget_run(demo_dir, tmp_path, "--budget", "2h", "--device", "cpu", "--n-folds", "2")["steps"][0][
+        "folds_left"] == [0, 1]
+    assert ", 2 folds;" in capsys.readouterr().out
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "folds.csv").write_text("index,fold\n1,0\n2,1\n3,2\n")  # a run made with 3 folds
+    assert budget_run(demo_dir, tmp_path, "--budget", "2h", "--device", "cpu")["steps"][0]["folds_left"] == [0, 1, 2]
+
+
 def test_a_budget_too_small_exits_2_with_the_smallest_that_works(demo_dir, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         budget_run(demo_dir, tmp_path, "--budget", "0.1m", "--device", "cpu")
