@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", default=None,
                         help=f"one of {', '.join(RECIPES)}, or auto (default demo; auto with --budget)")
-    parser.add_argument("--budget", help="plan a run that fits this time (20m, 90m, 3h, 1h30m): recipe auto")
+    parser.add_argument("--budget", help="plan a run that fits this time (20m, 90m, 3h, 1h30m): recipe auto; it "
+                                         "prints a line a fold and a table a step (--verbose: per-epoch lines too)")
     parser.add_argument("--plan-only", action="store_true", help="with --budget: print the plan, run nothing")
     parser.add_argument("--no-probe", action="store_true",
                         help="with --budget: plan from the reference machine's figures, without probing this one")
@@ -116,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--n-folds", type=int, help="folds of a new run directory (default 5); an existing run "
                                                      "keeps its own")
-    parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch lines (--budget: none unless --verbose)")
     add_verbose(parser)
     return parser
 

@@ -93,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 @friendly_errors
 def main(argv=None) -> dict | None:
+    name, summaries, metrics = train_folds(argv)
+    print_table(name, summaries, metrics)
+    return metrics
+
+
+def train_folds(argv=None) -> tuple[str, list[dict], dict | None]:
+    """What main does but its closing table: the stored model name, the requested folds' summaries
+    and, once every fold is finished, the metrics (recipes.py --budget prints one table a step)."""
     args = build_parser().parse_args(argv)
     check_model_name(args.model)  # a typo is refused before TensorFlow is imported
     from folds.store import RunDir
@@ -119,8 +127,7 @@ def main(argv=None) -> dict | None:
                         f"another dataset? Its first column must hold X_train's product indices.")
     summaries, metrics = cross_validate(data, run, spec, hp, folds_to_run, name=args.name, seed=args.seed,
                                         verbose=0 if args.quiet else 2, exclude=exclude)
-    print_table(args.name or spec.name, summaries, metrics)
-    return metrics
+    return args.name or spec.name, summaries, metrics
 
 
 def print_table(name: str, summaries: list[dict], metrics: dict | None) -> None:
