@@ -88,8 +88,8 @@ RECIPES: dict[str, dict] = {
             {"name": "tfidf", "model": "tfidf", "set": {}},
             # at 68k rows a fold an epoch is minutes on 2 cores, and the CNN is near its best by the third
             {"name": "text_cnn", "model": "text_cnn", "set": {"epochs": 3, "tensorboard": False}},
-            # at 136k training rows with their mirrors an epoch is 1,062 steps (about 40 s): 15 epochs are 9x the
-            # steps of the 40 the head takes at fashion-public's size, and bound a fold at about 10 minutes
+            # at 136k training rows with their mirrors an epoch is 1,062 steps (about 1 min on 2 cores): 15 epochs
+            # are 9x the steps of the 40 the head takes at fashion-public's size, and bound a fold at about 16 min
             {"name": "effnet_lite0", "model": "effnet_lite0",
              "set": {"image_size": 128, "crop_background": True, "epochs": 15}},
         ],
