@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--name", help="store the model under this name (default: the model name); "
                                        "use it to keep several configurations of one model in a run")
     parser.add_argument("--seed", type=int, default=42, help="seed for folds and training (default 42)")
-    parser.add_argument("--n-folds", type=int, default=5, help="folds, fixed at a run's first model (default 5)")
+    parser.add_argument("--n-folds", type=int, help="folds of a new run directory (default 5); an existing run "
+                                                     "keeps its own")
     parser.add_argument("--epochs", type=int, help="override the model's epochs")
     parser.add_argument("--batch-size", type=int, help="override the model's batch size")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -92,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 @friendly_errors
 def main(argv=None) -> dict | None:
+    name, summaries, metrics = train_folds(argv)
+    print_table(name, summaries, metrics)
+    return metrics
+
+
+def train_folds(argv=None) -> tuple[str, list[dict], dict | None]:
+    """What main does but its closing table: the stored model name, the requested folds' summaries
+    and, once every fold is finished, the metrics (recipes.py --budget prints one table a step)."""
     args = build_parser().parse_args(argv)
     check_model_name(args.model)  # a typo is refused before TensorFlow is imported
     from folds.store import RunDir
@@ -118,8 +127,7 @@ def main(argv=None) -> dict | None:
                         f"another dataset? Its first column must hold X_train's product indices.")
     summaries, metrics = cross_validate(data, run, spec, hp, folds_to_run, name=args.name, seed=args.seed,
                                         verbose=0 if args.quiet else 2, exclude=exclude)
-    print_table(args.name or spec.name, summaries, metrics)
-    return metrics
+    return args.name or spec.name, summaries, metrics
 
 
 def print_table(name: str, summaries: list[dict], metrics: dict | None) -> None:

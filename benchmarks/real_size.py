@@ -4,6 +4,7 @@
     python benchmarks/real_size.py                                  # everything, 5 folds, 85k / 14k rows
     python benchmarks/real_size.py --steps data,folds,tfidf --folds 0
     python benchmarks/real_size.py --steps text_cnn --folds 0 --epochs 1
+    python benchmarks/real_size.py --steps e5_finetune --folds 0 --epochs 1
     python benchmarks/real_size.py --steps data,images --images 2000 --image-counts 500,2000
     python benchmarks/real_size.py --steps images --image-counts 2000,20000,98728 --image-size 128
 
@@ -16,7 +17,9 @@ at the end holds every step measured in that run directory so far.
 
 Steps: data, folds, clean_text, tfidf (one row per fold), text_cnn (one row per fold, the night
 recipe's settings, --epochs), effnet_lite0 (one row per fold, the night recipe's settings: features
-of every image, plain and mirrored, then the head), stack (LightGBM stack of --stack-models), submit
+of every image, plain and mirrored, then the head), e5 and e5_finetune (one row per fold, the text
+recipe's settings; the first fold encodes or caches every row, --folds 0 --epochs 1 times the
+fine-tuning's cached states and one epoch), stack (LightGBM stack of --stack-models), submit
 (submission + its row count), stack_synthetic (--synthetic-models generated models of the real
 shape, then their LightGBM stack), images (feature extraction of the first N train + test JPEGs
 with the night recipe's image settings, one row per --image-counts N, each in a fresh process; the
@@ -43,8 +46,10 @@ from challenge import quiet  # noqa: E402  (the --inline image step imports Tens
 quiet.install()
 
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = ("data", "folds", "clean_text", "tfidf", "text_cnn", "effnet_lite0", "stack", "submit", "stack_synthetic",
-         "images")
+STEPS = ("data", "folds", "clean_text", "tfidf", "text_cnn", "effnet_lite0", "e5", "e5_finetune", "stack", "submit",
+         "stack_synthetic", "images")
+# which recipe's settings each trained step times: the night recipe's models, the text recipe's transformers
+STEP_RECIPE = {"tfidf": "night", "text_cnn": "night", "effnet_lite0": "night", "e5": "text", "e5_finetune": "text"}
 DEFAULT_STEPS = ("data", "folds", "clean_text", "tfidf", "text_cnn", "stack", "submit", "stack_synthetic")
 
 
@@ -91,10 +96,11 @@ def step_commands(step: str, args) -> list[tuple[str, list[str], str]]:
     if step == "images":
         return [(f"images {n}", inline + [f"images:{n}"], f"{n} JPEGs, {args.image_size}px, multilevel, crop")
                 for n in map(int, args.image_counts.split(","))]
-    if step in ("tfidf", "text_cnn", "effnet_lite0"):
-        settings = {**night_settings(step), **({"epochs": args.epochs} if step == "text_cnn" else {})}
+    if step in STEP_RECIPE:
+        settings = {**recipe_settings(STEP_RECIPE[step], step), **step_epochs(step, args)}
         train = [py, "train.py", "--model", step, *common, "--quiet", *(f"--set={k}={v}" for k, v in settings.items())]
-        note = {"text_cnn": f"{args.epochs} epoch(s)", "effnet_lite0": f"{settings.get('image_size')}px"}.get(step, "")
+        note = {"text_cnn": f"{settings.get('epochs')} epoch(s)", "e5_finetune": f"{settings.get('epochs', 'all')} epoch(s)",
+                "effnet_lite0": f"{settings.get('image_size')}px"}.get(step, "")
         return [(f"{step} fold {k}", train + ["--fold", str(k)], note) for k in folds]
     if step == "stack":
         return [(f"{args.stack_name} ({args.stack_models})",
@@ -135,11 +141,18 @@ def run_inline(step: str, args) -> None:
         extract_images(data, int(step.split(":")[1]), args.image_size)
 
 
-def night_settings(model: str) -> dict:
-    """The `night` recipe's settings for `model` (recipes.py), so the steps time what it runs."""
+def recipe_settings(recipe: str, model: str) -> dict:
+    """The settings `recipe` (recipes.py) gives `model`, so the steps time what the recipe runs."""
     from recipes import RECIPES
 
-    return next((step.get("set", {}) for step in RECIPES["night"]["models"] if step["model"] == model), {})
+    return next((step.get("set", {}) for step in RECIPES[recipe]["models"] if step["model"] == model), {})
+
+
+def step_epochs(step: str, args) -> dict:
+    """--epochs for text_cnn (default 3, the night recipe's) and e5_finetune (default: the recipe's)."""
+    if step == "text_cnn":
+        return {"epochs": args.epochs or 3}
+    return {"epochs": args.epochs} if step == "e5_finetune" and args.epochs else {}
 
 
 def extract_images(data, n: int, image_size: int) -> None:
@@ -151,7 +164,7 @@ def extract_images(data, n: int, image_size: int) -> None:
     from models.image.image_features import extract_features
     from models.image.image_transfer import DEFAULTS
 
-    settings = {**DEFAULTS, "multilevel": True, **night_settings("effnet_lite0"), "image_size": image_size}
+    settings = {**DEFAULTS, "multilevel": True, **recipe_settings("night", "effnet_lite0"), "image_size": image_size}
     paths = [p for p in pd.concat([data.train["image_path"], data.test["image_path"]]).iloc[:n] if Path(p).is_file()]
     if len(paths) < n:
         raise SystemExit(f"only {len(paths)} of the first {n} JPEGs are in the data folder; "
@@ -201,8 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--image-counts", default="500,2000", help="images: extraction sizes to measure (default 500,2000)")
     parser.add_argument("--image-size", type=int, default=128, help="images: backbone input size (default 128, "
                                                                      "the night recipe's)")
-    parser.add_argument("--epochs", type=int, default=3, help="text_cnn: epochs per fold (default 3, the night "
-                                                               "recipe's)")
+    parser.add_argument("--epochs", type=int, default=None, help="text_cnn: epochs per fold (default 3, the night "
+                                                               "recipe's); e5_finetune: (default the text recipe's)")
     parser.add_argument("--stack-models", default="tfidf,text_cnn",
                         help="stack: the models stacked (default tfidf,text_cnn; the night recipe adds effnet_lite0)")
     parser.add_argument("--stack-name", default="stack-lgbm", help="stack, submit: the stack's folder (default "

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import softmax
 from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedKFold
+
+from folds.inner import inner_splits
 
 GRID = np.linspace(-1.5, 1.5, 31)
 
@@ -48,11 +49,11 @@ def with_bias_tuning(fit_predict, inner_folds: int = 3):
 
     def tuned(x, y, to_predict, n_classes, seed):
         inner_oof = np.zeros((len(y), n_classes), dtype=np.float32)
-        counts = np.bincount(y)
-        splits = max(2, min(inner_folds, counts[counts > 0].min()))
-        for train, held in StratifiedKFold(splits, shuffle=True, random_state=seed).split(x, y):
+        splits = inner_splits(y, inner_folds, seed)  # a class of one row is never held out
+        for train, held in splits:
             inner_oof[held] = as_fit_result(fit_predict(x[train], y[train], [x[held]], n_classes, seed)).predictions[0]
-        bias = fit_class_bias(inner_oof, y)
+        held_out = np.concatenate([held for _, held in splits])
+        bias = fit_class_bias(inner_oof[held_out], y[held_out])
         result = as_fit_result(fit_predict(x, y, to_predict, n_classes, seed))
         return FitResult([apply_class_bias(p, bias) for p in result.predictions],
                          {**result.info, "class_bias": [round(float(b), 3) for b in bias]})

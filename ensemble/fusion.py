@@ -26,10 +26,10 @@ import warnings
 
 import numpy as np
 from scipy.linalg import orthogonal_procrustes
-from sklearn.model_selection import train_test_split
 
 from challenge.errors import DataError
 from ensemble.embedding_reduction import KEEP_VARIANCE, MIN_COMPONENTS, alignable_width, reduce_fold_embeddings
+from folds.inner import holdout
 from folds.store import RunDir
 
 DEFAULTS = {
@@ -179,10 +179,8 @@ def fusion_fit_predict_factory(widths: list[int], hp: dict | None = None):
         from models.core.metrics import MONITOR, class_weights
 
         keras.utils.set_random_seed(seed)
-        counts = np.bincount(y, minlength=n_classes)
-        stratify = y if counts[counts > 0].min() >= 2 else None
-        x_fit, x_stop, y_fit, y_stop = train_test_split(x, y, test_size=hp["stop_fraction"],
-                                                        random_state=seed, stratify=stratify)
+        # a class of one row stays in the fit rows (folds/inner.py)
+        x_fit, x_stop, y_fit, y_stop = holdout(x, y, hp["stop_fraction"], seed)
         blocks = lambda a: np.split(a.astype(np.float32), cuts, axis=1)  # noqa: E731
         onehot = lambda labels: keras.utils.to_categorical(labels, n_classes)  # noqa: E731
         model = build_fusion(widths, n_classes, hp, blocks(x_fit))

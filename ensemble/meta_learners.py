@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import lightgbm as lgb
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from scipy.special import softmax
-from sklearn.model_selection import train_test_split
+from sklearn.linear_model import LogisticRegression
+
+from folds.inner import holdout
 
 LGBM_PARAMS = {
     "n_estimators": 600, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 10,
@@ -31,7 +32,8 @@ def _full_columns(model, probs: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def lgbm_fit_predict(x, y, to_predict, n_classes, seed, params=None, prior_models: int = 0):
-    """LightGBM with early stopping on a stratified 10% of the meta-learner's own training rows.
+    """LightGBM with early stopping on a stratified 10% of the meta-learner's own training rows
+    (folds/inner.py).
 
     With `prior_models` > 0 (the first prior_models * n_classes columns of `x` are the models'
     probabilities), boosting starts from the temperature-calibrated log-loss blend of those models,
@@ -43,9 +45,7 @@ def lgbm_fit_predict(x, y, to_predict, n_classes, seed, params=None, prior_model
     # machine shared with other jobs, where spinning threads were slower than one (docs/benchmarks.md).
     size = {"n_jobs": 1} if len(x) < LARGE_DATA_ROWS else LARGE_DATA_PARAMS
     params = {**LGBM_PARAMS, **size, **(params or {}), "random_state": seed}
-    counts = np.bincount(y, minlength=n_classes)
-    stratify = y if counts[counts > 0].min() >= 2 else None
-    x_fit, x_stop, y_fit, y_stop = train_test_split(x, y, test_size=0.1, random_state=seed, stratify=stratify)
+    x_fit, x_stop, y_fit, y_stop = holdout(x, y, 0.1, seed)  # a class of one row stays in the fit rows
     model = lgb.LGBMClassifier(**params)
     if not prior_models:
         model.fit(x_fit, y_fit, eval_X=(x_stop,), eval_y=(y_stop,),

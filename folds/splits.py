@@ -65,12 +65,18 @@ def read_folds(path: Path) -> pd.Series:
     return frame["fold"].astype("int64")
 
 
-def ensure_folds(run_dir: Path, labels: pd.Series, n_splits: int = 5, seed: int = 42) -> pd.Series:
-    """Read the run's folds.csv, or create it (under the run lock) on the first call."""
+DEFAULT_FOLDS = 5
+
+
+def ensure_folds(run_dir: Path, labels: pd.Series, n_splits: int | None = None, seed: int = 42) -> pd.Series:
+    """Read the run's folds.csv, or create it (under the run lock) on the first call.
+
+    `n_splits` None: the run's own number of folds, DEFAULT_FOLDS for a new run (so the second
+    model of a `--n-folds 2` run needs no --n-folds); a number that differs from the run's is refused."""
     path = Path(run_dir) / "folds.csv"
     with locked(Path(run_dir) / ".lock"):
         if not path.is_file():
-            folds = make_folds(labels, n_splits, seed)
+            folds = make_folds(labels, n_splits or DEFAULT_FOLDS, seed)
             write_bytes_atomic(path, lambda f: f.write(folds.rename_axis("index").to_csv().encode()))
             return folds
     folds = read_folds(path)
@@ -79,7 +85,7 @@ def ensure_folds(run_dir: Path, labels: pd.Series, n_splits: int = 5, seed: int 
             f"{path} was made for other training rows ({len(folds)} rows) than the data given now "
             f"({len(labels)} rows). A run directory belongs to one dataset: use a new --run-dir."
         )
-    if folds.nunique() != n_splits:
+    if n_splits is not None and folds.nunique() != n_splits:
         raise DataError(
             f"{path} has {folds.nunique()} folds but --n-folds is {n_splits}. Every model of a run "
             f"uses the same folds: drop --n-folds or use a new --run-dir."

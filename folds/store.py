@@ -57,8 +57,9 @@ class RunDir:
         return locked(self.root / ".lock")
 
     # -- run-level files, written once -------------------------------------------------------
-    def prepare(self, data, n_folds: int = 5, seed: int = 42) -> tuple[ClassIndex, pd.Series]:
-        """Create (or check) run.json, classes.json and folds.csv for this data."""
+    def prepare(self, data, n_folds: int | None = None, seed: int = 42) -> tuple[ClassIndex, pd.Series]:
+        """Create (or check) run.json, classes.json and folds.csv for this data (n_folds: see
+        ensure_folds)."""
         self.root.mkdir(parents=True, exist_ok=True)
         classes = ClassIndex.from_labels(data.labels)
         identity = data_identity(data)

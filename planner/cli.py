@@ -21,6 +21,14 @@ def finished_folds(run_dir: str | Path) -> dict[str, list[int]]:
     return done
 
 
+def run_fold_count(run_dir: str | Path, requested: int | None) -> int:
+    """The run's own number of folds when it has a folds.csv (train.py keeps it), else --n-folds or 5."""
+    from folds.splits import DEFAULT_FOLDS, read_folds
+
+    path = Path(run_dir) / "folds.csv"
+    return int(read_folds(path).nunique()) if path.is_file() else requested or DEFAULT_FOLDS
+
+
 def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
     """The plan for args.budget on this machine and data, and the header of its table."""
     from challenge.cli import load_data
@@ -29,7 +37,7 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
 
     budget_s = parse_budget(args.budget)
     data = load_data(args.data_dir)
-    size = DataSize.of(data)
+    size = DataSize.of(data, run_fold_count(args.run_dir, args.n_folds))
     machine = this_machine()
     device = machine.device if args.device == "auto" else args.device
     table = load_reference()
@@ -71,6 +79,35 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
     return plan, header
 
 
+def fold_trainer(args):
+    """train_fold(step, k) for the runner. A budget run is quiet by default: one line a fold (its
+    score) and a table of fold scores when the step ends (print_step_table); --verbose adds
+    per-epoch lines, progress bars and train.py's own table after every fold."""
+    import train
+    from recipes import common_train_args
+
+    common = common_train_args(args)
+    per_epoch = args.verbose and not args.quiet
+
+    def train_fold(step, k: int) -> None:
+        argv = ["--model", step.model, "--name", step.name, "--fold", str(k), *common,
+                *[f"--set={key}={value}" for key, value in step.settings.items()], *([] if per_epoch else ["--quiet"])]
+        train.main(argv) if args.verbose else train.train_folds(argv)
+
+    return train_fold
+
+
+def print_step_table(run_dir: str | Path, name: str) -> None:
+    """The fold scores of every finished fold of a step, and its out-of-fold scores once complete."""
+    from folds.store import RunDir
+    from train import print_table
+
+    run = RunDir(run_dir)
+    store = run.model(name)
+    finished = [k for k in range(run.folds().nunique()) if store.fold_done(k)]
+    print_table(name, [store.fold_summary(k) for k in finished], store.metrics() if store.is_assembled() else None)
+
+
 class _LazyProbe:
     """TrainProbe, started (sample written, TensorFlow imported) only when a probe must run."""
 
@@ -104,24 +141,17 @@ def run_budget(args, stack_and_submit) -> dict:
               "probe_s": plan.probe_s}
     if args.plan_only:
         return record
-    import train
     from folds.atomic import save_json
     from planner.run import run_plan
-
-    common = ["--data-dir", args.data_dir, "--run-dir", args.run_dir, "--seed", str(args.seed)]
-
-    def train_fold(step, k: int) -> None:
-        train.main(["--model", step.model, "--name", step.name, "--fold", str(k), *common,
-                    *[f"--set={key}={value}" for key, value in step.settings.items()],
-                    *(["--quiet"] if args.quiet else [])])
 
     def is_complete(step) -> bool:
         return (Path(args.run_dir) / step.name / "metrics.json").is_file()
 
     Path(args.run_dir).mkdir(parents=True, exist_ok=True)
     save_json(Path(args.run_dir) / "plan.json", {**record, "started": time.strftime("%Y-%m-%d %H:%M:%S")})
-    summary = run_plan(plan, train_fold, is_complete,
-                       lambda names: stack_and_submit(args.run_dir, STACK_METHOD, names))
+    summary = run_plan(plan, fold_trainer(args), is_complete,
+                       lambda names: stack_and_submit(args.run_dir, STACK_METHOD, names),
+                       step_finished=lambda step: print_step_table(args.run_dir, step.name))
     print(summary.format())
     record["outcome"] = [vars(r) for r in summary.results]
     record.update(stacked=summary.stacked, submission=str(summary.submission), elapsed_s=summary.elapsed_s)

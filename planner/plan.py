@@ -90,6 +90,8 @@ class Plan:
     left_out: list[tuple[str, str]] = field(default_factory=list)
     probe_s: float = 0.0  # spent probing this machine now (0 when the probe was cached)
     n_folds: int = 5
+    considered: list[str] = field(default_factory=list)  # the candidates, in order of measured value per minute
+    short_of_time: bool = False  # a candidate was left out, or given fewer epochs, for want of time
 
     @property
     def total_s(self) -> float:
@@ -135,7 +137,8 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
     def stack_cost(n_models: int) -> Estimate:
         return costs.estimate(f"stack_{STACK_METHOD}", Work(folds=0, models=n_models), with_fold_calls=False)
 
-    steps, left_out, used = [], [], 0.0
+    steps, left_out, used, short_of_time = [], [], 0.0, False
+    considered = [recipe_entry(c.recipe, c.entry)["name"] for c in candidates]
     for position, candidate in enumerate(candidates):
         entry = recipe_entry(candidate.recipe, candidate.entry)
         if candidate.needs_images and not size.images:
@@ -143,6 +146,7 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
             continue
         options = [candidate_step(costs, candidate, entry, epochs, done_folds)
                    for epochs in candidate.epoch_options or (None,)]
+        most_epochs = options[0]
         # resuming: an option with finished folds first, so that a rerun finishes what it started
         options.sort(key=lambda option: len(option.folds_left) == size.n_folds)
         cheapest = min(options, key=lambda option: option.estimate.seconds)
@@ -154,6 +158,7 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
             continue
         reserve = stack_cost(len(steps) + 1).seconds + submit.seconds
         chosen = next((o for o in options if used + o.estimate.seconds + reserve <= available), None)
+        short_of_time |= used + most_epochs.estimate.seconds + reserve > available
         if chosen is not None:
             steps.append(chosen)
             used += chosen.estimate.seconds
@@ -169,7 +174,8 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
         left = max(0.0, available - used - reserve)
         left_out.append((cheapest.name, f"{format_minutes(cheapest.estimate.seconds)} min estimated, "
                                         f"{format_minutes(left)} left"))
-    return Plan(budget_s, costs.device, steps, stack_cost(len(steps)), submit, left_out, probe_s, size.n_folds)
+    return Plan(budget_s, costs.device, steps, stack_cost(len(steps)), submit, left_out, probe_s, size.n_folds,
+                considered, short_of_time)
 
 
 def candidate_step(costs: CostModel, candidate: Candidate, entry: dict, epochs: int | None, done_folds: dict) -> Step:
@@ -189,6 +195,19 @@ def candidate_step(costs: CostModel, candidate: Candidate, entry: dict, epochs: 
     if not folds_left:
         estimate.seconds = 0.0  # finished earlier: nothing to run
     return Step(name, entry["model"], settings, candidate.cost, estimate, folds_left)
+
+
+def unused_time_note(plan: Plan) -> list[str]:
+    """When time is not what limits the plan: how much is unused and why nothing fills it. Only
+    models with a measured gain per minute are candidates (the module docstring); none is added
+    for the sake of using the time."""
+    unused = plan.budget_s - plan.total_s
+    if plan.short_of_time or unused < 60:
+        return []
+    allowed = " that this data and machine allow" if plan.left_out else ""  # no images, too little memory
+    return [f"unused: {format_minutes(unused)} min; every model with a measured gain on the benchmarks{allowed} is "
+            f"in the plan, so more time adds nothing",
+            f"  considered, by measured value per minute: {', '.join(plan.considered)}"]
 
 
 def format_plan(plan: Plan, header: str) -> str:
@@ -218,6 +237,7 @@ def format_plan(plan: Plan, header: str) -> str:
     if plan.left_out:
         lines.append("left out:")
         lines += [f"  {name}: {why}" for name, why in plan.left_out]
+    lines += unused_time_note(plan)
     if any("estimate" in r[5] for r in rows):
         lines.append("basis: 'reference' = measured on the 2-core reference machine (planner/reference_costs.json); "
                      "'estimate' = not measured yet; 'x probe' = scaled by this machine's probe.")

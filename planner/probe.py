@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 SAMPLE_TRAIN, SAMPLE_TEST = 400, 100
+PROBE_FOLDS = 5  # the reference probes' folds: a probe times fold 0 of 5, whatever the run's --n-folds
 
 
 def data_fingerprint(identity: dict) -> str:
@@ -87,7 +88,8 @@ def measured_probes(table: dict, device: str, wanted: dict, cache: ProbeCache, m
 # --------------------------------------------------------------------------- the real probe
 def write_sample(data, out_dir: Path, n_train: int = SAMPLE_TRAIN, n_test: int = SAMPLE_TEST, seed: int = 0) -> Path:
     """A challenge folder of a stratified sample of `data` (at least 6 rows a class, so 5 folds
-    split), its images the original ones (a symlink)."""
+    split), its images the original ones (a symlink). A class with fewer rows than the probe's
+    folds is left out: a probe measures speed, not scores."""
     import numpy as np
     import pandas as pd
 
@@ -98,6 +100,8 @@ def write_sample(data, out_dir: Path, n_train: int = SAMPLE_TRAIN, n_test: int =
     picked = []
     for code, fraction in share.items():
         rows = data.labels.index[data.labels == code]
+        if len(rows) < PROBE_FOLDS:
+            continue
         take = min(len(rows), max(6, round(fraction * n_train)))
         picked.append(rng.choice(rows, size=take, replace=False))
     train_rows = pd.Index(np.sort(np.concatenate(picked)))
@@ -147,7 +151,7 @@ class TrainProbe:
             settings["epochs"] = 1
         if spec["model"] in ("e5", "e5_finetune", "effnet_lite0"):
             settings["cache_dir"] = str(self.scratch / "cache")
-        argv = ["--model", spec["model"], "--name", name, "--fold", "0", "--n-folds", "5", "--quiet",
+        argv = ["--model", spec["model"], "--name", name, "--fold", "0", "--n-folds", str(PROBE_FOLDS), "--quiet",
                 "--data-dir", str(self.scratch / "data"), "--run-dir", str(self.scratch / "run"),
                 *[f"--set={k}={v}" for k, v in settings.items()]]
         self._convert_weights_once(spec["model"])

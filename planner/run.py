@@ -51,9 +51,11 @@ class RunSummary:
 
 
 def run_plan(plan: Plan, train_fold: Callable[[Step, int], None], is_complete: Callable[[Step], bool],
-             finish: Callable[[list[str]], object], clock: Callable[[], float] = time.monotonic) -> RunSummary:
+             finish: Callable[[list[str]], object], clock: Callable[[], float] = time.monotonic,
+             step_finished: Callable[[Step], None] = lambda step: None) -> RunSummary:
     """Train the plan's steps fold by fold under the overrun rule, then `finish(complete model names)`
-    (the stack and the submission). `is_complete(step)` says whether every fold of a step is done."""
+    (the stack and the submission). `is_complete(step)` says whether every fold of a step is done;
+    `step_finished(step)` runs after each step that trained a fold (its table of fold scores)."""
     run_started = clock()
     reserve = plan.stack.seconds + plan.submit.seconds
     results = []
@@ -79,6 +81,8 @@ def run_plan(plan: Plan, train_fold: Callable[[Step, int], None], is_complete: C
                                f"estimate of {format_minutes(step.estimate.seconds)} min; rerun to finish it")
                 break
         result.complete = is_complete(step)
+        if result.folds_trained:
+            step_finished(step)
     stacked = [r.name for r in results if r.complete]
     if not stacked:
         raise DataError("No model finished all its folds within the budget, so there is nothing to stack. "

@@ -30,7 +30,7 @@ from folds.store import FoldOutput
 from models.image.backbones import get_backbone
 from models.image.finetune import FINETUNE_DEFAULTS, finetune
 from models.image.image_features import extract_features
-from models.image.image_head import build_head, feature_dataset
+from models.image.image_head import FeatureRows, build_head, feature_dataset
 from models.core.keras_fold import compile_model, probs_and_embeddings
 from models.core.metrics import class_weights, standard_callbacks
 from models.core.registry import FoldData, ModelSpec, register
@@ -94,9 +94,10 @@ def train_transfer_fold(backbone_name: str, data: FoldData, hp: dict) -> FoldOut
 
     plain = features(False)
     mirrored = features(True) if hp["flip_train"] or hp["tta"] else None
-    x_train, y_train = plain.rows(train_paths), data.y_train
-    if hp["flip_train"]:
-        x_train, y_train = np.concatenate([x_train, mirrored.rows(train_paths)]), np.concatenate([y_train] * 2)
+    # the training rows (and their mirrors) are read from the caches a batch at a time
+    views = [plain] + ([mirrored] if hp["flip_train"] else [])
+    x_train = FeatureRows(*((view.features, view.index(train_paths)) for view in views))
+    y_train = np.concatenate([data.y_train] * len(views))
 
     set_precision(hp["mixed_precision"])
     keras.utils.set_random_seed(data.seed)

@@ -5,7 +5,9 @@ vocabularies, so a word in the title weighs differently from the same word deep 
 the title gets word 1-2 and char_wb 1-5 grams, the description word 1-2 and char_wb 3-5 grams
 (capped by `description_char_features`). All counts are sublinear (1 + log tf). The LinearSVC's
 scores become probabilities by sigmoid calibration (CalibratedClassifierCV), so the stack reads
-comparable numbers from every model.
+comparable numbers from every model; a fold whose smallest class has fewer training rows than the
+calibration's folds gets fewer folds, and a class of a single training row temperature scaling
+(`calibration`).
 
 Its "embedding" for the fusion net is a TruncatedSVD projection of the TF-IDF matrix.
 
@@ -35,6 +37,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 from joblib import parallel_config
 
+from folds.inner import inner_splits, single_row_classes
 from folds.store import FoldOutput
 from models.core.registry import FoldData, ModelSpec, register
 from models.text.tfidf_corpus import corpus_matrices
@@ -50,7 +53,7 @@ DEFAULTS = {
     "description_max_chars": 2000,  # two inputs: descriptions cut to this many characters (0: whole)
     "classifier": "svm",  # calibrated LinearSVC; or "logreg"
     "C": 0.5,
-    "calibration_folds": 3,  # svm: the sigmoid calibration's folds, each one LinearSVC fit
+    "calibration_folds": 3,  # svm: the calibration's folds (fewer for a smaller class), each one LinearSVC fit
     "class_weight": "none",
     "embed_dim": 128,
     "svd_rows": 10000,  # rows the embedding's SVD is fitted on (0: all)
@@ -98,15 +101,35 @@ def truncate_descriptions(x: np.ndarray, max_chars: int) -> np.ndarray:
     return x
 
 
-def classifier(hp: dict, seed: int, n_rows: int = 0):
+def calibration(y: np.ndarray, hp: dict) -> tuple[list, str]:
+    """The calibration's folds and method for a fold's training labels.
+
+    Up to `calibration_folds` stratified folds, as many as the smallest class allows (folds/inner.py).
+    A class with a single training row (a class of 2 rows under --n-folds 2) stays in every
+    calibration fold's training part, so no held-out row of it is there to fit its own sigmoid (it
+    would come out flat, the class never predicted): then one temperature for all classes, fitted
+    on the held-out rows of the others, turns every class's scores into probabilities."""
+    method = "temperature" if len(single_row_classes(y)) else "sigmoid"
+    return inner_splits(y, hp["calibration_folds"]), method
+
+
+def classifier(hp: dict, seed: int, y: np.ndarray):
     weight = None if hp["class_weight"] == "none" else "balanced"
     if hp["classifier"] == "svm":
-        jobs = hp["n_jobs"] if n_rows >= hp["parallel_from_rows"] else 1
+        jobs = hp["n_jobs"] if len(y) >= hp["parallel_from_rows"] else 1
+        folds, method = calibration(y, hp)
         return CalibratedClassifierCV(LinearSVC(C=hp["C"], class_weight=weight, random_state=seed),
-                                      cv=hp["calibration_folds"], method="sigmoid", n_jobs=jobs)
+                                      cv=folds, method=method, n_jobs=jobs)
     if hp["classifier"] == "logreg":
         return LogisticRegression(C=hp["C"] * 20, class_weight=weight, max_iter=2000)
     raise ValueError(f"classifier must be 'svm' or 'logreg', not {hp['classifier']!r}")
+
+
+def calibration_info(model) -> dict:
+    """What the fold's done.json records of the calibration (nothing for logreg)."""
+    if not isinstance(model, CalibratedClassifierCV):
+        return {}
+    return {"calibration": f"{model.method}, {len(model.cv)} folds"}
 
 
 def full_probabilities(model, x, n_classes: int) -> np.ndarray:
@@ -149,12 +172,13 @@ def train_tfidf_fold(data: FoldData, hp: dict) -> FoldOutput:
     x_train, x_val, x_test = tfidf_matrices(data, hp)
     # Processes, not threads (see the module docstring); joblib memory-maps the matrix to them.
     with parallel_config(backend="loky"):
-        model = classifier(hp, data.seed, x_train.shape[0]).fit(x_train, data.y_train)
+        model = classifier(hp, data.seed, data.y_train).fit(x_train, data.y_train)
     output = FoldOutput(full_probabilities(model, x_val, data.n_classes),
                         full_probabilities(model, x_test, data.n_classes))
     if hp["embed_dim"]:
         output.val_embed, output.test_embed = fusion_embedding(hp, x_train, [x_val, x_test], data.seed)
-    output.info = {"seconds": round(time.time() - started, 1), "features": int(x_train.shape[1])}
+    output.info = {"seconds": round(time.time() - started, 1), "features": int(x_train.shape[1]),
+                   **calibration_info(model)}
     return output
 
 

@@ -132,3 +132,20 @@ def test_images_step_takes_train_then_test_jpegs_from_the_existing_folder(tmp_pa
     assert calls[0][0] == [str(f) for f in files[:4]] and calls[0][1]["multilevel"]
     with pytest.raises(SystemExit, match="only 5 of the first 6"):
         extract_images(data, 6, 128)
+
+
+def test_trained_steps_time_what_their_recipe_runs():
+    from benchmarks.real_size import build_parser, step_commands
+    from recipes import RECIPES
+
+    def settings(step, *extra):
+        (label, argv, note), *_ = step_commands(step, build_parser().parse_args(["--folds", "0", *extra]))
+        return {a.split("=")[1]: a.split("=", 2)[2] for a in argv if a.startswith("--set=")}, note
+
+    night = {m["model"]: m["set"] for m in RECIPES["night"]["models"]}
+    assert settings("effnet_lite0")[0] == {k: str(v) for k, v in night["effnet_lite0"].items()}
+    assert settings("text_cnn")[0]["epochs"] == "3" and settings("text_cnn", "--epochs", "1")[0]["epochs"] == "1"
+    # the transformers take the text recipe's defaults; --epochs shortens only the fine-tuning
+    assert settings("e5", "--epochs", "1")[0] == {}
+    assert settings("e5_finetune")[0] == {} and settings("e5_finetune", "--epochs", "1") == ({"epochs": "1"},
+                                                                                            "1 epoch(s)")

@@ -90,3 +90,38 @@ def test_the_retracing_notice_of_a_new_model_per_fold_is_hidden_unless_verbose(m
     logger.warning("6 out of the last 11 calls to <function f> triggered tf.function retracing.")
     assert tensorflow_log == ["something else",
                               "6 out of the last 11 calls to <function f> triggered tf.function retracing."]
+
+
+class _NoOpLoader:
+    """Stands for TensorFlow's own loader: tensorflow is imported already, nothing to execute."""
+
+    def exec_module(self, module):
+        pass
+
+
+def start_up_stderr(monkeypatch, capfd, devices: list) -> list[str]:
+    """stderr lines of the quiet loader's start-up with `tf.config.list_physical_devices("GPU")`
+    returning `devices` (H200 details for each)."""
+    import types
+
+    import tensorflow as tf
+
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: devices if kind == "GPU" else [])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda device: {"device_name": "NVIDIA H200"})
+    module = types.ModuleType("tensorflow")  # the real module keeps its own __spec__
+    module.__spec__, module.config = types.SimpleNamespace(loader=None), tf.config
+    capfd.readouterr()
+    quiet._QuietLoader(_NoOpLoader()).exec_module(module)
+    return capfd.readouterr().err.splitlines()
+
+
+def test_a_gpu_run_names_its_devices_in_one_line(monkeypatch, capfd):
+    import tensorflow as tf
+
+    gpus = [tf.config.PhysicalDevice(f"/physical_device:GPU:{k}", "GPU") for k in range(2)]
+    assert start_up_stderr(monkeypatch, capfd, gpus) == ["TensorFlow uses 2 GPUs: GPU:0 NVIDIA H200, GPU:1 NVIDIA H200"]
+    assert start_up_stderr(monkeypatch, capfd, gpus[:1]) == ["TensorFlow uses 1 GPU: GPU:0 NVIDIA H200"]
+
+
+def test_a_cpu_run_prints_no_device_line(monkeypatch, capfd):
+    assert start_up_stderr(monkeypatch, capfd, []) == []

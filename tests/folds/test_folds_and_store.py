@@ -39,6 +39,16 @@ def test_run_prepare_writes_once_and_checks_the_dataset(demo_dir, tmp_path):
         run.prepare(data, n_folds=3)
 
 
+def test_a_run_keeps_its_own_number_of_folds_when_none_is_given(demo_dir, tmp_path):
+    # the second model of a --n-folds 2 run (train.py without --n-folds) uses the run's 2 folds
+    data = read_challenge(demo_dir)
+    run = RunDir(tmp_path / "run")
+    _, folds = run.prepare(data, n_folds=2)
+    _, again = run.prepare(data)
+    assert again.nunique() == 2 and again.equals(folds)
+    assert RunDir(tmp_path / "new").prepare(data)[1].nunique() == 5  # a new run: 5
+
+
 def _fake_run(tmp_path, demo_dir):
     data = read_challenge(demo_dir)
     run = RunDir(tmp_path / "run")

@@ -35,21 +35,48 @@ def test_a_class_of_one_row_can_only_be_merged_or_dropped():
     assert "merge/drop only 40 and pass --n-folds 3" in text
 
 
-def test_train_cli_prints_the_small_class_error_and_exit_status_2(data_copy, tmp_path, capsys):
-    import train
-
-    x_path, y_path = data_copy / "X_train_update.csv", data_copy / "Y_train_CVw08PX.csv"
+def keep_rows_of_one_class(data_dir, n: int) -> int:
+    """Cut the demo folder's first class down to `n` training rows; returns its prdtypecode."""
+    x_path, y_path = data_dir / "X_train_update.csv", data_dir / "Y_train_CVw08PX.csv"
     x, y = pd.read_csv(x_path, index_col=0), pd.read_csv(y_path, index_col=0)
     code = int(y["prdtypecode"].iloc[0])
-    keep = ~y.index.isin(y.index[y["prdtypecode"] == code][2:])  # that class keeps 2 rows
+    keep = ~y.index.isin(y.index[y["prdtypecode"] == code][n:])
     x[keep].to_csv(x_path)
     y[keep].to_csv(y_path)
-    common = ["--model", "tfidf", "--fold", "0", "--data-dir", str(data_copy), "--quiet"]
+    return code
+
+
+def test_train_cli_prints_the_small_class_error_and_exit_status_2(data_copy, tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    import train
+
+    code = keep_rows_of_one_class(data_copy, 2)
+    common = ["--model", "tfidf", "--data-dir", str(data_copy), "--quiet"]
     with pytest.raises(SystemExit) as exit_info:
-        train.main([*common, "--run-dir", str(tmp_path / "run")])
+        train.main([*common, "--fold", "0", "--run-dir", str(tmp_path / "run")])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and f"prdtypecode {code} has 2 rows" in err and "--n-folds 2" in err
     assert "np.int64" not in err
-    # The fix it names works (logreg: the SVM's inner 3-fold calibration needs 3 rows a class per fold).
-    train.main([*common, "--run-dir", str(tmp_path / "run"), "--n-folds", "2", "--set", "classifier=logreg"])
+    # The fix it names works for the default calibrated SVM too: each fold's training part holds one
+    # row of that class, which its calibration keeps in every inner fold (temperature scaling).
+    metrics = train.main([*common, "--run-dir", str(tmp_path / "run"), "--n-folds", "2"])
+    oof = np.load(tmp_path / "run" / "tfidf" / "oof.npy")
+    assert metrics is not None and np.allclose(oof.sum(axis=1), 1, atol=1e-3)  # every row predicted
+    done = json.loads((tmp_path / "run" / "tfidf" / "fold0" / "done.json").read_text())
+    assert done["calibration"] == "temperature, 3 folds"
+
+
+def test_train_cli_refuses_a_class_of_one_row_with_the_fix(data_copy, tmp_path, capsys):
+    import train
+
+    code = keep_rows_of_one_class(data_copy, 1)
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(["--model", "tfidf", "--data-dir", str(data_copy), "--run-dir", str(tmp_path / "run"),
+                    "--n-folds", "2", "--quiet"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and f"prdtypecode {code} has 1 row in the training labels" in err
+    assert f"merge class {code}" in err and "drop its 1 row" in err

@@ -21,6 +21,15 @@ def test_plan_only_prints_the_plan_and_runs_nothing(demo_dir, tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+def test_the_plan_counts_the_folds_asked_for_or_the_runs_own(demo_dir, tmp_path, capsys):
+    assert budget_run(demo_dir, tmp_path, "--budget", "2h", "--device", "cpu", "--n-folds", "2")["steps"][0][
+        "folds_left"] == [0, 1]
+    assert ", 2 folds;" in capsys.readouterr().out
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "folds.csv").write_text("index,fold\n1,0\n2,1\n3,2\n")  # a run made with 3 folds
+    assert budget_run(demo_dir, tmp_path, "--budget", "2h", "--device", "cpu")["steps"][0]["folds_left"] == [0, 1, 2]
+
+
 def test_a_budget_too_small_exits_2_with_the_smallest_that_works(demo_dir, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         budget_run(demo_dir, tmp_path, "--budget", "0.1m", "--device", "cpu")
@@ -33,3 +42,42 @@ def test_budget_goes_with_the_auto_recipe_only(demo_dir, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         budget_run(demo_dir, tmp_path, "--budget", "1h", "--recipe", "night")
     assert exit_.value.code == 2 and "auto recipe" in capsys.readouterr().err
+
+
+def budget_args(monkeypatch, demo_dir, run_dir, *extra):
+    monkeypatch.setenv("ESHOPPYE_VERBOSE", "0")  # --verbose sets it for the process: restored after the test
+    return recipes.build_parser().parse_args(["--budget", "1h", "--data-dir", str(demo_dir), "--run-dir", str(run_dir),
+                                              *extra])
+
+
+def tfidf_step(folds_left):
+    from planner.costs import Estimate
+    from planner.plan import Step
+
+    return Step("tfidf", "tfidf", {"embed_dim": 0}, "tfidf", Estimate(60, 1.0, "reference"), folds_left)
+
+
+def test_a_budget_run_prints_one_line_a_fold_and_one_table_a_step(demo_dir, tfidf_run, tmp_path, monkeypatch, capsys):
+    from planner.cli import fold_trainer, print_step_table
+
+    fold_trainer(budget_args(monkeypatch, demo_dir, tmp_path / "run"))(tfidf_step([0, 1, 2, 3, 4]), 0)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tfidf fold 0: weighted F1"), lines
+    print_step_table(tfidf_run, "tfidf")  # at the step's end: every fold and the out-of-fold scores
+    table = capsys.readouterr().out
+    assert table.count("fold scores") == 1 and "tfidf out-of-fold: weighted F1" in table
+    assert [line.split()[0] for line in table.splitlines()[3:8]] == ["0", "1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize("extra, called, quiet", [((), "train_folds", True), (("--verbose",), "main", False),
+                                                  (("--verbose", "--quiet"), "main", True)])
+def test_verbose_brings_back_per_epoch_lines_and_a_table_a_fold(demo_dir, tmp_path, monkeypatch, extra, called, quiet):
+    import train
+    from planner.cli import fold_trainer
+
+    calls = []
+    monkeypatch.setattr(train, "main", lambda argv: calls.append(("main", argv)))
+    monkeypatch.setattr(train, "train_folds", lambda argv: calls.append(("train_folds", argv)))
+    fold_trainer(budget_args(monkeypatch, demo_dir, tmp_path / "run", *extra))(tfidf_step([0]), 0)
+    (name, argv), = calls
+    assert name == called and ("--quiet" in argv) == quiet and "--set=embed_dim=0" in argv

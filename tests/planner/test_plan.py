@@ -101,3 +101,20 @@ def test_a_rerun_finishes_the_epoch_setting_it_started(costs):
     plan = make_plan(costs, parse_budget("20m"), done_folds={"tfidf": list(range(5)), "text_cnn_2ep": [0]})
     assert plan.steps[1].name == "text_cnn_2ep" and plan.steps[1].folds_left == [1, 2, 3, 4]
     assert "(4 folds left)" in format_plan(plan, "")
+
+
+def test_a_budget_larger_than_the_plan_says_what_is_unused_and_why(costs):
+    plan = make_plan(costs, parse_budget("3h"))  # the 140m plan: 138 min
+    assert names(plan) == names(make_plan(costs, parse_budget("140m")))
+    table = format_plan(plan, "header")
+    assert "unused: 42 min; every model with a measured gain on the benchmarks is in the plan" in table
+    assert "considered, by measured value per minute: tfidf, text_cnn, e5, effnet_lite0, e5_finetune" in table
+
+
+def test_no_unused_note_while_time_limits_the_plan(costs, table):
+    assert "unused" not in format_plan(make_plan(costs, parse_budget("60m")), "")  # e5_finetune left out for time
+    assert "unused" not in format_plan(make_plan(costs, parse_budget("20m")), "")  # text_cnn on 2 of its 3 epochs
+    # 180 - (130 of models + a stack of four 2 + the submission 0.5)
+    no_images = make_plan(CostModel(table, DataSize(train_rows=1000, test_rows=200)), parse_budget("3h"))
+    assert "unused: 48 min; every model with a measured gain on the benchmarks that this data and machine allow" in (
+        format_plan(no_images, ""))

@@ -60,6 +60,16 @@ def test_the_sample_folder_is_stratified_and_reads_back(demo_dir, tmp_path):
         lambda p: __import__("pathlib").Path(p).is_file()).all()
 
 
+def test_a_class_too_small_for_the_probes_folds_is_left_out_of_the_sample(demo_dir, tmp_path):
+    # a class of 2 rows (a --n-folds 2 run) would stop the probe's 5-fold split
+    data = read_challenge(demo_dir)
+    small = data.labels.index[data.labels == data.labels.iloc[0]][2:]
+    data.train, data.labels = data.train.drop(small), data.labels.drop(small)
+    sample = read_challenge(write_sample(data, tmp_path / "sample", n_train=60, n_test=20))
+    assert set(sample.labels) == set(data.labels) - {data.labels.iloc[0]}
+    assert sample.labels.value_counts().min() >= 6
+
+
 def test_a_real_probe_runs_once_then_comes_from_the_cache(demo_dir, tmp_path, monkeypatch, capsys):
     """tfidf alone has a reference probe here: it is trained on the sample through train.main, the
     plan says it was probed, and a second plan reads the cache."""
@@ -72,7 +82,7 @@ def test_a_real_probe_runs_once_then_comes_from_the_cache(demo_dir, tmp_path, mo
     table["probe"]["cpu"] = {"seconds": {"tfidf": 5.0}}
     monkeypatch.setattr(cli, "load_reference", lambda: table)
     args = argparse.Namespace(budget="2h", data_dir=str(demo_dir), run_dir=str(tmp_path / "run"), device="cpu",
-                              no_probe=False)
+                              no_probe=False, n_folds=None)
     plan, header = cli.build_plan(args, cache_dir=str(tmp_path / "cache"))
     assert plan.probe_s > 0 and "probed now" in header and "tfidf x" in header
     assert plan.steps[0].estimate.basis == "reference x probe"

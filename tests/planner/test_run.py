@@ -90,3 +90,12 @@ def test_the_first_step_is_never_stopped_and_a_small_overrun_is_not_an_overrun()
     summary = run_plan(plan_of(step("tfidf", 5), step("e5", 0.1)), fake.train_fold, fake.is_complete, fake.finish,
                        clock=fake.clock)
     assert [r.complete for r in summary.results] == [True, True]
+
+
+def test_each_step_that_trained_ends_with_one_table_after_its_last_fold():
+    # e5 no longer fits after tfidf's overrun: skipped, no table
+    fake = FakeRun({"tfidf": 14, "text_cnn": 0.1, "e5": 8})
+    tables = []
+    run_plan(plan_of(step("tfidf", 50), step("text_cnn", 1), step("e5", 40)), fake.train_fold, fake.is_complete,
+             fake.finish, clock=fake.clock, step_finished=lambda s: tables.append((s.name, len(fake.trained))))
+    assert tables == [("tfidf", 5), ("text_cnn", 10)]
