@@ -26,8 +26,11 @@ demo: $(VENV)/.installed
 check: $(VENV)/.installed
 	$(PY) -m challenge.check --data-dir $(DATA)
 
+# Two worker processes (pytest-xdist); the tests that share a costly fixture stay in one worker
+# (tests/conftest.py: WORKER_GROUPS). `make test TEST_WORKERS=4` on a bigger machine.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q tests -n $(TEST_WORKERS) --dist loadgroup
 
 clean:
 	rm -rf $(VENV) runs cache $(DATA)

@@ -1,6 +1,5 @@
-"""Each CLI on the demo data, end to end: train (two models), stack, submit, and their errors."""
-import shutil
-
+"""Each CLI on the demo data, end to end: train (two models: `trained_run`, tests/conftest.py), stack,
+submit, and their errors."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,17 +8,6 @@ import submit
 import train
 from ensemble.__main__ import main as ensemble_main
 from folds import RunDir
-
-
-@pytest.fixture(scope="session")
-def trained_run(demo_dir, tfidf_run, tmp_path_factory):
-    """The session's TF-IDF run (all folds), copied, plus a small BiLSTM on all folds."""
-    run_dir = tmp_path_factory.mktemp("run") / "r"
-    shutil.copytree(tfidf_run, run_dir)
-    common = ["--data-dir", str(demo_dir), "--run-dir", str(run_dir), "--quiet"]
-    train.main(["--model", "bilstm", "--fold", "all", "--epochs", "3", "--set", "units=16",
-                "--set", "max_tokens=2000", *common])
-    return run_dir
 
 
 def test_train_writes_oof_for_every_row(trained_run, demo_dir):

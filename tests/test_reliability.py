@@ -4,10 +4,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -84,45 +82,28 @@ def test_concurrent_fold_jobs_share_one_run_directory(demo_dir, tmp_path):
     assert not list(run_dir.rglob("*.tmp"))
 
 
-def _history_epochs(path: Path) -> list[int]:
-    if not path.is_file():
-        return []
-    lines = path.read_text().strip().splitlines()[1:]
-    return [int(line.split(",")[0]) for line in lines if line]
-
-
-def test_a_killed_fold_resumes_from_its_last_epoch(demo_dir, tmp_path):
-    """kill -9 in the middle of fold 1; the same command then skips fold 0, resumes fold 1 from its
-    backup and finishes with a complete oof.npy. (A small BiLSTM on the demo fixture: 10 steps an
-    epoch, enough for the kill to land between epochs.)"""
+def test_a_killed_fold_resumes_from_its_last_epoch(demo_dir, tmp_path, killable_train):
+    """kill -9 in the middle of fold 1 (in its third epoch); the same command then skips fold 0,
+    resumes fold 1 from its backup and finishes with a complete oof.npy."""
     run_dir = tmp_path / "run"
-    command = ["train.py", "--model", "bilstm", "--n-folds", "2", "--epochs", "8", "--set", "patience=8",
+    command = ["--model", "conv1d", "--n-folds", "2", "--epochs", "3", "--set", "patience=3",
                "--set", "units=16", "--set", "max_tokens=2000", "--set", "tensorboard=false",
                "--batch-size", "16", "--data-dir", str(demo_dir), "--run-dir", str(run_dir)]
-    history = run_dir / "bilstm" / "fold1" / "history.csv"
-    job = run_cli(*command, start_new_session=True)
-    deadline = time.time() + 300
-    while len(_history_epochs(history)) < 2 and job.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    os.killpg(job.pid, signal.SIGKILL)
-    job.wait()
-    epochs_before = _history_epochs(history)
-    assert len(epochs_before) >= 2, "fold 1 should have been killed after its second epoch"
-    assert (run_dir / "bilstm" / "fold0" / "done.json").is_file()
-    assert not (run_dir / "bilstm" / "fold1" / "done.json").is_file()
-    assert not (run_dir / "bilstm" / "oof.npy").exists()
-    fold0_done = (run_dir / "bilstm" / "fold0" / "done.json").stat().st_mtime_ns
+    history = run_dir / "conv1d" / "fold1" / "history.csv"
+    killable_train.kill_mid_epoch(command, fold=1, epoch=2)
+    assert killable_train.epochs(history) == [0, 1]
+    assert (run_dir / "conv1d" / "fold0" / "done.json").is_file()
+    assert not (run_dir / "conv1d" / "fold1" / "done.json").is_file()
+    assert not (run_dir / "conv1d" / "oof.npy").exists()
+    fold0_done = (run_dir / "conv1d" / "fold0" / "done.json").stat().st_mtime_ns
 
-    resumed = run_cli(*command)
-    out = resumed.communicate(timeout=300)[0]
-    assert resumed.returncode == 0, out
-    assert "fold 0: finished earlier" in out
-    assert (run_dir / "bilstm" / "fold0" / "done.json").stat().st_mtime_ns == fold0_done
-    epochs_after = _history_epochs(history)
-    # The resumed run did not start again at epoch 0: it continued after the last backed-up epoch.
-    new_epochs = epochs_after[len(epochs_before):]
-    assert new_epochs and new_epochs[0] >= 1 and new_epochs[0] <= epochs_before[-1] + 1
-    oof = RunDir(run_dir).model("bilstm").oof()
+    resumed = killable_train.run(command)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    assert "fold 0: finished earlier" in resumed.stdout + resumed.stderr
+    assert (run_dir / "conv1d" / "fold0" / "done.json").stat().st_mtime_ns == fold0_done
+    # The resumed run did not start again at epoch 0: it went on after the last backed-up epoch.
+    assert killable_train.epochs(history) == [0, 1, 2]
+    oof = RunDir(run_dir).model("conv1d").oof()
     assert oof.shape == (300, 6) and np.allclose(oof.sum(1), 1, atol=1e-3)
 
 

@@ -76,26 +76,20 @@ def test_verbose_flag_sets_the_environment(monkeypatch):
     assert parser.parse_args(["--verbose"]).verbose is True and quiet.verbose()
 
 
-def test_the_retracing_notice_of_a_new_model_per_fold_is_hidden_unless_verbose(monkeypatch):
+def test_the_retracing_notice_of_a_new_model_per_fold_is_hidden_unless_verbose(monkeypatch, tensorflow_log):
     import logging
 
     from challenge import quiet
 
     quiet.install()
-    seen = []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = lambda record: seen.append(record.getMessage())
     logger = logging.getLogger("tensorflow")
-    logger.addHandler(handler)
-    try:
-        monkeypatch.delenv(quiet.VERBOSE_ENV, raising=False)
-        logger.warning("5 out of the last 9 calls to <function f> triggered tf.function retracing. Tracing ...")
-        logger.warning("something else")
-        monkeypatch.setenv(quiet.VERBOSE_ENV, "1")
-        logger.warning("6 out of the last 11 calls to <function f> triggered tf.function retracing.")
-    finally:
-        logger.removeHandler(handler)
-    assert seen == ["something else", "6 out of the last 11 calls to <function f> triggered tf.function retracing."]
+    monkeypatch.delenv(quiet.VERBOSE_ENV, raising=False)
+    logger.warning("5 out of the last 9 calls to <function f> triggered tf.function retracing. Tracing ...")
+    logger.warning("something else")
+    monkeypatch.setenv(quiet.VERBOSE_ENV, "1")
+    logger.warning("6 out of the last 11 calls to <function f> triggered tf.function retracing.")
+    assert tensorflow_log == ["something else",
+                              "6 out of the last 11 calls to <function f> triggered tf.function retracing."]
 
 
 class _NoOpLoader:

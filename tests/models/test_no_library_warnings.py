@@ -1,38 +1,22 @@
 """A normal run shows no library warning that the project causes (issue 19): Keras' `shuffle=True was
 passed, but will be ignored` (a fit on a tf.data.Dataset without shuffle=False) and TensorFlow's
 tf.function retracing warning (predict() on a new head per fold, one batch a call)."""
-import logging
 import warnings
 
 import keras
 import numpy as np
 import pytest
 
-import train
 from models.core.keras_fold import EMBEDDING_LAYER, compile_model, predict_in_memory, probs_and_embeddings
 from models.image.image_head import build_head
 from models.image.image_transfer import DEFAULTS as HEAD_DEFAULTS
 
 
-@pytest.fixture
-def tensorflow_log():
-    """The messages TensorFlow's Python logger (where retracing warnings go) writes meanwhile."""
-    messages = []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    logger = logging.getLogger("tensorflow")
-    logger.addHandler(handler)
-    yield messages
-    logger.removeHandler(handler)
-
-
-def test_the_keras_fold_loop_warns_nothing(demo_dir, tmp_path, tensorflow_log):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)
-        train.main(["--model", "bilstm", "--fold", "all", "--epochs", "2", "--set", "units=8",
-                    "--set", "max_tokens=500", "--data-dir", str(demo_dir), "--run-dir", str(tmp_path / "r"),
-                    "--quiet"])
-    assert tensorflow_log == []
+def test_the_keras_fold_loop_warns_nothing(bilstm_training):
+    """`train.main` of a BiLSTM on the five folds of the demo run (the session's `bilstm_training`,
+    which the CLI tests use too): no UserWarning, nothing from TensorFlow's logger."""
+    assert bilstm_training.user_warnings == []
+    assert bilstm_training.tensorflow_log == []
 
 
 def test_frozen_heads_of_five_folds_predict_without_retracing(tensorflow_log):

