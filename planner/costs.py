@@ -66,6 +66,7 @@ class Estimate:
     peak_gb: float
     basis: str  # "reference" (measured figures) or "estimate", + " x probe" when scaled by this machine
     parts: dict = field(default_factory=dict)
+    once_seconds: float = 0.0  # of `seconds`, what runs once however many folds (start-up, a dataset cache)
 
     @property
     def minutes(self) -> float:
@@ -97,15 +98,16 @@ class CostModel:
 
     def estimate(self, key: str, work: Work, with_fold_calls: bool = True) -> Estimate:
         entry = self.entry(key)
-        parts = {name: self._part_seconds(part, work) for name, part in entry["parts"].items()}
+        specs = dict(entry["parts"])
         if with_fold_calls:  # the runner calls train.py once a fold: data read + text cleaning each time
-            for name, part in self.table.get("runner", {}).items():
-                parts[name] = self._part_seconds(part, work)
+            specs.update(self.table.get("runner", {}))
+        parts = {name: self._part_seconds(part, work) for name, part in specs.items()}
         ratio = self.probe_ratios.get(entry.get("probe"))
-        seconds = sum(parts.values()) * (ratio if ratio else 1.0)
+        factor = ratio if ratio else 1.0
+        once = sum(parts[name] for name, part in specs.items() if part["per"] in ("step", "dataset"))
         measured = all(p.get("measured", False) for p in entry["parts"].values())
         basis = ("reference" if measured else "estimate") + (" x probe" if ratio else "")
-        return Estimate(seconds, self._peak_gb(entry), basis, parts)
+        return Estimate(sum(parts.values()) * factor, self._peak_gb(entry), basis, parts, once * factor)
 
     def _part_seconds(self, part: dict, work: Work) -> float:
         size = self._size(part["scale"], work)

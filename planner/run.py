@@ -3,7 +3,9 @@
 Each step trains one fold at a time (`train.main --fold k`; finished folds are skipped, so running
 the same plan again resumes). After each fold the step's elapsed time is compared with its
 estimate: more than 50% (and a minute) over, and the step stops there (the fold just finished is
-kept). The plan's first step (tfidf) is never stopped: without it there is nothing to submit. A
+kept). A step is also stopped at a fold's end when its pace so far (the measured time over the
+estimate of the folds done) projects the whole run more than 10% past the budget: the slack a
+user called "on time" allows, and no more. The plan's first step (tfidf) is never stopped: without it there is nothing to submit. A
 step is skipped when it no longer fits in what the earlier steps left of the budget. The stack then
 takes only the models whose every fold finished (a model with missing folds has no OOF), and the
 submission is written the way the recipes write theirs.
@@ -19,6 +21,16 @@ from planner.plan import Plan, Step, format_minutes
 
 OVERRUN = 1.5  # a step may take up to 1.5 x its estimate before it is stopped at a fold's end
 GRACE_S = 60.0  # ... and a minute more: on small data a few seconds of start-up are not an overrun
+BUDGET_SLACK = 0.10  # a run may end up to 10% past its budget; a step whose pace projects more stops
+
+
+def projected_step_s(estimate, folds_done: int, folds_total: int, elapsed_s: float) -> float:
+    """The step's whole time at its pace so far: the measured time scaled by how far it runs over
+    (or under) the estimate of the folds done, where the first fold also carries the one-off parts."""
+    per_fold = (estimate.seconds - estimate.once_seconds) / max(1, folds_total)
+    estimated_so_far = estimate.once_seconds + per_fold * folds_done
+    pace = elapsed_s / estimated_so_far if estimated_so_far > 0 else 1.0
+    return elapsed_s + pace * per_fold * (folds_total - folds_done)
 
 
 @dataclass
@@ -75,10 +87,19 @@ def run_plan(plan: Plan, train_fold: Callable[[Step, int], None], is_complete: C
             result.folds_trained.append(k)
             result.elapsed_s = clock() - started
             more = position < len(step.folds_left) - 1
+            if not more or position_in_plan == 0:
+                continue
             limit = max(OVERRUN * step.estimate.seconds, step.estimate.seconds + GRACE_S)
-            if more and position_in_plan > 0 and result.elapsed_s > limit:
+            if result.elapsed_s > limit:
                 result.note = (f"stopped after fold {k}: {format_minutes(result.elapsed_s)} min, over 1.5 x its "
                                f"estimate of {format_minutes(step.estimate.seconds)} min; rerun to finish it")
+                break
+            whole_step = projected_step_s(step.estimate, position + 1, len(step.folds_left), result.elapsed_s)
+            run_end = started - run_started + plan.probe_s + whole_step + reserve
+            if run_end > plan.budget_s * (1 + BUDGET_SLACK):
+                result.note = (f"stopped after fold {k}: at its pace ({format_minutes(result.elapsed_s)} min so far) "
+                               f"the run would end at {format_minutes(run_end)} min, over the budget of "
+                               f"{format_minutes(plan.budget_s)} min + 10%; rerun to finish it")
                 break
         result.complete = is_complete(step)
         if result.folds_trained:

@@ -99,3 +99,40 @@ def test_each_step_that_trained_ends_with_one_table_after_its_last_fold():
     run_plan(plan_of(step("tfidf", 50), step("text_cnn", 1), step("e5", 40)), fake.train_fold, fake.is_complete,
              fake.finish, clock=fake.clock, step_finished=lambda s: tables.append((s.name, len(fake.trained))))
     assert tables == [("tfidf", 5), ("text_cnn", 10)]
+
+
+def once_step(name: str, minutes: float, once_minutes: float) -> Step:
+    return Step(name, name, {}, name, Estimate(minutes * 60, 1.0, "reference", once_seconds=once_minutes * 60),
+                [0, 1, 2, 3, 4])
+
+
+def test_a_step_whose_pace_projects_the_run_past_the_budget_stops_within_its_one_and_a_half():
+    # e5 was estimated at 40 min (8 a fold) and takes 11 a fold: within 1.5 x (60) at every fold's end,
+    # but at that pace the run ends at 5 + 55 + 1.5 = 61.5 min of a 50-min budget (+10% = 55): it stops
+    fake = FakeRun({"tfidf": 1, "e5": 11})
+    summary = run_plan(plan_of(step("tfidf", 5), step("e5", 40), budget_min=50), fake.train_fold,
+                       fake.is_complete, fake.finish, clock=fake.clock)
+    e5 = summary.results[1]
+    assert e5.folds_trained == [0] and not e5.complete
+    assert "over the budget of 50 min + 10%" in e5.note
+    assert fake.stacked == ["tfidf"]
+
+
+def test_a_slow_first_fold_that_carries_the_one_off_part_is_not_read_as_a_slow_pace():
+    # e5: 20 of its 40 min are the one-off encoding in fold 0 (24 min with it), 4 a fold after:
+    # read as a plain per-fold pace, fold 0 would project 120 min; against the estimate it is on time
+    minutes = iter([24, 4, 4, 4, 4])
+    fake = FakeRun({"tfidf": 1})
+    fake.minutes = type("PerFold", (), {"__getitem__": lambda self, name: 1 if name == "tfidf" else next(minutes)})()
+    summary = run_plan(plan_of(step("tfidf", 5), once_step("e5", 40, once_minutes=20), budget_min=50),
+                       fake.train_fold, fake.is_complete, fake.finish, clock=fake.clock)
+    assert summary.results[1].complete and fake.stacked == ["tfidf", "e5"]
+
+
+def test_the_one_off_part_of_an_estimate_is_what_runs_once_per_step_or_dataset():
+    from planner.costs import CostModel, DataSize, load_reference, Work
+    model = CostModel(load_reference(), DataSize(7369, 1843))
+    e5 = model.estimate("e5", Work(folds=5))
+    cached = model.estimate("e5", Work(folds=5, dataset_cached=True))
+    assert 0 < e5.once_seconds < e5.seconds
+    assert e5.seconds - cached.seconds == pytest.approx(e5.once_seconds - cached.once_seconds)
