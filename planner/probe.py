@@ -179,8 +179,9 @@ def probe_specs(steps) -> dict:
 
 
 # --------------------------------------------------------------------------- the reference probes
-def measure_reference(data_dir: str, device: str, path: Path) -> dict:
-    """Run every candidate's probe here and store the seconds as the reference probes."""
+def measure_reference(data_dir: str, device: str, path: Path, only: set | None = None) -> dict:
+    """Run every candidate's probe here (or those in `only`) and store the seconds as the reference
+    probes; the others keep their figures, noted in "kept" with when and on what they were taken."""
     from challenge.cli import load_data
     from folds.store import data_identity
     from planner.costs import CostModel, DataSize, load_reference
@@ -192,13 +193,20 @@ def measure_reference(data_dir: str, device: str, path: Path) -> dict:
     costs = CostModel(table, DataSize.of(data), device)
     candidates = GPU_CANDIDATES if device == "gpu" else CPU_CANDIDATES
     steps = [candidate_step(costs, c, recipe_entry(c.recipe, c.entry), (c.epoch_options or (None,))[0], {})
-             for c in candidates if costs.size.images or not c.needs_images]
+             for c in candidates if (costs.size.images or not c.needs_images) and (not only or c.cost in only)]
     load_before = os.getloadavg()[0]
     with TrainProbe(data) as run_probe:
         seconds = {name: run_probe(name, spec) for name, spec in probe_specs(steps).items()}
     machine = this_machine()
+    before = table["probe"].get(device, {})
+    # A probe this data cannot run (effnet on a text-only folder) keeps its earlier figure, and says so.
+    kept = {k: v for k, v in before.get("seconds", {}).items() if k not in seconds}
+    earlier = dict(before.get("kept", {}))
+    earlier.update({k: f"{before.get('measured')}, load before {before.get('load_before')}, on {before.get('data')}"
+                    for k in kept if k not in earlier})
     table["probe"][device] = {
-        "seconds": {k: round(v, 1) for k, v in seconds.items()}, "rows": SAMPLE_TRAIN, "test_rows": SAMPLE_TEST,
+        "seconds": {**{k: round(v, 1) for k, v in seconds.items()}, **kept},
+        **({"kept": {k: earlier[k] for k in kept}} if kept else {}), "rows": SAMPLE_TRAIN, "test_rows": SAMPLE_TEST,
         "data": f"{data_dir} ({len(data.train)} / {len(data.test)} rows)", "machine": machine.describe(),
         "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
         "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
@@ -215,8 +223,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--data-dir", required=True, help="the real-size folder (benchmarks/real_size.py --steps data)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu", help="which reference to write")
     parser.add_argument("--table", default=str(REFERENCE_COSTS), help="the cost table to update")
+    parser.add_argument("--only", default="", help="comma-separated probes to re-measure (default: all); "
+                                                   "the others keep their figures")
     args = parser.parse_args(argv)
-    result = measure_reference(args.data_dir, args.device, Path(args.table))
+    only = {name for name in args.only.split(",") if name}
+    result = measure_reference(args.data_dir, args.device, Path(args.table), only or None)
     print(json.dumps(result, indent=1))
     if result["load_before"] > 1.5:
         print(f"warning: load average {result['load_before']} before the probes: other jobs shared the cores, so "
