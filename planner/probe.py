@@ -12,6 +12,8 @@ Results are cached in CACHE_DIR/planner/probes.json per machine (CPU model, core
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -155,10 +157,19 @@ class TrainProbe:
                 "--data-dir", str(self.scratch / "data"), "--run-dir", str(self.scratch / "run"),
                 *[f"--set={k}={v}" for k, v in settings.items()]]
         self._convert_weights_once(spec["model"])
-        print(f"probe: {name} (fold 0 of a {SAMPLE_TRAIN}-row sample, 1 epoch)", flush=True)
+        print(f"probe: {name} (fold 0 of a {SAMPLE_TRAIN}-row sample, 1 epoch) ... ", end="", flush=True)
         started = time.perf_counter()
-        train.main(argv)
-        return time.perf_counter() - started
+        # A probe's fold scores (a 400-row sample, one epoch) say nothing about the run: kept unless it fails
+        printed = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(printed):
+                train.main(argv)
+        except BaseException:
+            print("failed; what it printed:\n" + printed.getvalue(), flush=True)
+            raise
+        seconds = time.perf_counter() - started
+        print(f"{seconds:.1f} s", flush=True)
+        return seconds
 
 
     def _convert_weights_once(self, model: str) -> None:

@@ -85,7 +85,40 @@ def test_a_real_probe_runs_once_then_comes_from_the_cache(demo_dir, tmp_path, mo
                               no_probe=False, n_folds=None)
     plan, header = cli.build_plan(args, cache_dir=str(tmp_path / "cache"))
     assert plan.probe_s > 0 and "probed now" in header and "tfidf x" in header
+    printed = capsys.readouterr().out
+    assert "probe: tfidf (fold 0 of a 400-row sample, 1 epoch) ... " in printed and printed.rstrip().endswith(" s")
+    assert "fold scores" not in printed  # the sample's scores are not the run's
     assert plan.steps[0].estimate.basis == "reference x probe"
     assert list((tmp_path / "cache" / "planner").glob("probe-*")) == []  # the scratch folder is gone
     plan, header = cli.build_plan(args, cache_dir=str(tmp_path / "cache"))
     assert plan.probe_s == 0 and "probed earlier (cached)" in header
+
+
+def test_re_measuring_some_reference_probes_keeps_the_others_and_says_when_they_were_taken(
+        demo_dir, tmp_path, monkeypatch):
+    import json
+
+    from planner import probe
+    from tests.planner.conftest import synthetic_table
+
+    class FakeProbe:
+        def __init__(self, data):
+            self.calls = []
+
+        def __enter__(self):
+            return lambda name, spec: {"tfidf": 7.0}.get(name, 99.0)
+
+        def __exit__(self, *exc):
+            return False
+
+    table = synthetic_table()
+    table["probe"]["cpu"] = {"seconds": {"tfidf": 10.0, "e5": 30.0}, "data": "the old folder",
+                             "measured": "2026-01-01 00:00 UTC", "load_before": 1.4}
+    path = tmp_path / "costs.json"
+    path.write_text(json.dumps(table))
+    monkeypatch.setattr(probe, "TrainProbe", FakeProbe)
+    result = probe.measure_reference(str(demo_dir), "cpu", path, only={"tfidf"})
+    assert result["seconds"] == {"tfidf": 7.0, "e5": 30.0}
+    assert list(result["kept"]) == ["e5"] and "2026-01-01" in result["kept"]["e5"]
+    assert "load before 1.4" in result["kept"]["e5"] and "the old folder" in result["kept"]["e5"]
+    assert json.loads(path.read_text())["probe"]["cpu"] == result
