@@ -53,7 +53,7 @@ CPU_CANDIDATES = (
     Candidate("night", "text_cnn", "text_cnn", epoch_options=(3, 2, 1)),
     Candidate("text", "e5", "e5"),
     Candidate("night", "effnet_lite0", "effnet_lite0_128", needs_images=True),
-    Candidate("text", "e5_finetune", "e5_finetune", epoch_options=(4,)),
+    Candidate("text", "e5_finetune", "e5_finetune", epoch_options=(4, 3, 2)),  # a cosine schedule over each
 )
 GPU_CANDIDATES = (
     Candidate("challenge_gpu", "tfidf", "tfidf"),
@@ -154,7 +154,7 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
             why = f"needs about {cheapest.estimate.peak_gb:.1f} GB, the machine has {memory_gb:.0f} GB"
             if position == 0:
                 raise DataError(f"{cheapest.name} {why}: not even the first step of a plan fits in its memory.")
-            left_out.append((cheapest.name, why))
+            left_out.append((entry["name"], why))
             continue
         reserve = stack_cost(len(steps) + 1).seconds + submit.seconds
         chosen = next((o for o in options if used + o.estimate.seconds + reserve <= available), None)
@@ -172,10 +172,15 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
                 f"about {format_minutes(smallest)} min. The smallest budget that works: --budget "
                 f"{math.ceil(smallest / 60)}m.")
         left = max(0.0, available - used - reserve)
-        left_out.append((cheapest.name, f"{format_minutes(cheapest.estimate.seconds)} min estimated, "
-                                        f"{format_minutes(left)} left"))
+        left_out.append((entry["name"], f"{format_minutes(cheapest.estimate.seconds)} min estimated"
+                                        f"{at_epochs(cheapest, entry['name'])}, {format_minutes(left)} left"))
     return Plan(budget_s, costs.device, steps, stack_cost(len(steps)), submit, left_out, probe_s, size.n_folds,
                 considered, short_of_time)
+
+
+def at_epochs(step: Step, entry_name: str) -> str:
+    """' at 2 epochs' where a left-out model's cheapest option has fewer epochs than its recipe's."""
+    return f" at {step.settings['epochs']} epochs" if step.name != entry_name else ""
 
 
 def candidate_step(costs: CostModel, candidate: Candidate, entry: dict, epochs: int | None, done_folds: dict) -> Step:

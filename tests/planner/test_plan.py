@@ -44,10 +44,11 @@ def test_a_budget_that_fits_everything_gives_the_full_recipe(costs):
 def test_a_middle_budget_drops_the_lowest_value_step_and_says_why(costs):
     plan = make_plan(costs, parse_budget("60m"))
     assert names(plan) == ["tfidf", "text_cnn", "e5", "effnet_lite0"]
-    # 60 - 35 of models - a stack of five 2.5 - the submission 0.5 = 22 min left for it
-    assert plan.left_out == [("e5_finetune", "100 min estimated, 22 left")]
+    # 60 - 35 of models - a stack of five 2.5 - the submission 0.5 = 22 min left for it; even at its
+    # fewest epochs (2 of 4) it needs 50
+    assert plan.left_out == [("e5_finetune", "50 min estimated at 2 epochs, 22 left")]
     table = format_plan(plan, "header")
-    assert "left out:\n  e5_finetune: 100 min estimated, 22 left" in table
+    assert "left out:\n  e5_finetune: 50 min estimated at 2 epochs, 22 left" in table
     assert "cumulative" in table and "stack-lgbm" in table and "submission" in table
 
 
@@ -118,3 +119,12 @@ def test_no_unused_note_while_time_limits_the_plan(costs, table):
     no_images = make_plan(CostModel(table, DataSize(train_rows=1000, test_rows=200)), parse_budget("3h"))
     assert "unused: 48 min; every model with a measured gain on the benchmarks that this data and machine allow" in (
         format_plan(no_images, ""))
+
+
+def test_e5_finetune_gets_fewer_epochs_when_its_four_do_not_fit(costs):
+    # 35 min of the other models + 3 epochs of fine-tuning (75 min) + stack and submission (3): 113
+    plan = make_plan(costs, parse_budget("2h"))
+    assert names(plan)[-1] == "e5_finetune_3ep" and plan.steps[-1].settings["epochs"] == 3
+    assert plan.short_of_time
+    plan = make_plan(costs, parse_budget("140m"))  # 4 epochs: 138
+    assert names(plan)[-1] == "e5_finetune" and plan.steps[-1].settings["epochs"] == 4
