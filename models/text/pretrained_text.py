@@ -178,6 +178,11 @@ def build_finetune_model(hp: dict, n_classes: int, backbone, first_trainable: in
         sequence = keras.Input((None,), dtype="int32", name="sequence")
         outputs = backbone(backbone_inputs(backbone, sequence, mask))
         x = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
+        # BERT's pooler (a dense layer on the first token) is not on the way to the loss: frozen, the
+        # optimizer does not warn at every step that it has no gradients
+        for layer in backbone.layers:
+            if layer.name == "pooled_dense":
+                layer.trainable = False
     else:
         sequence = keras.Input((None, int(backbone.hidden_dim)), dtype="float16", name="sequence")
         x = layers.Activation("linear", dtype=keras.mixed_precision.global_policy().compute_dtype)(sequence)

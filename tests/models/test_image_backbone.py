@@ -76,7 +76,7 @@ def test_multilevel_features_put_pooled_stages_before_the_last_layer(name, level
     images = backbone.preprocess(np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype("float32"))
     features = np.asarray(net(images))
     assert features.shape == (2, level_channels + backbone.features)
-    last = keras.Model(net.inputs, net.get_layer("multilevel").input[-1])  # the plain pooled features
+    last = keras.Model(net.input, net.get_layer("multilevel").input[-1])  # the plain pooled features
     assert np.allclose(features[:, level_channels:], np.asarray(last(images)), atol=1e-5)
     assert np.abs(features[:, :level_channels]).std() > 0  # the levels carry signal, not padding
 
