@@ -8,8 +8,8 @@ Two things are cached, both keyed by (preset, what, max length, prefix, the sort
   frozen lower layers run once per dataset instead of once per epoch and fold.
 
 Texts run through the encoder sorted by length, each batch padded only to its own longest text,
-and results stream into a memory-mapped `.npy` renamed into place when complete (as the image
-feature cache, models.image.image_features).
+and results stream into an `.npy` renamed into place when complete (as the image feature cache,
+models.image.image_features): pooled rows through a memory map, states row by row with file calls.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from challenge.errors import DataError
 from folds.atomic import locked, save_json
 from models.image.image_features import FeatureTable
+from models.text.npy_rows import NpyRows
 
 OFFLINE_PRESETS = {"multilingual_e5_small"}  # converted from an installed package, no download
 
@@ -161,7 +162,10 @@ def _compute(target: Path, preset, texts, what, layer, max_length, prefix, batch
     else:
         raise ValueError(f"what must be 'pooled' or 'states', not {what!r}")
     partial = target.with_name(f".{target.stem}.{os.getpid()}.npy")
-    out = np.lib.format.open_memmap(partial, mode="w+", dtype=dtype, shape=shape)
+    # states (GBs at the real size) are written row by row with file calls: a memory map would keep
+    # every page written in the process's resident memory (models/text/npy_rows.py)
+    out = NpyRows.create(partial, shape, dtype) if what == "states" else \
+        np.lib.format.open_memmap(partial, mode="w+", dtype=dtype, shape=shape)
     # One graph for every batch size and width: twice the speed of eager calls.
     signature = {name: tf.TensorSpec([None, None], "bool" if name == "padding_mask" else "int32")
                  for name in backbone_inputs(backbone, tokens.ids[:1], tokens.ids[:1] > 0)}
@@ -183,9 +187,10 @@ def _compute(target: Path, preset, texts, what, layer, max_length, prefix, batch
             else:
                 block = np.zeros((len(rows), max_length, hidden), np.float16)
                 block[:, :width] = np.asarray(result, dtype=np.float16) * mask[..., None]  # padding is 0
-                out[rows] = block
+                out.write(rows, block)
             bar.update(len(rows))
-    out.flush()
+    if what == "pooled":
+        out.flush()
     del out
     if what == "states":
         np.save(target.with_name(f"{target.stem}.lengths.npy"), tokens.lengths)

@@ -35,6 +35,7 @@ from models.image.image_features import FeatureTable
 from models.image.image_head import build_head, feature_dataset
 from models.text.encoder_cache import (backbone_inputs, encoder_outputs, layer_count, load_backbone,
                                        load_tokenizer, tokenize)
+from models.text.npy_rows import NpyRows
 from models.text.text_inputs import columns
 
 SHARED = {
@@ -147,10 +148,12 @@ def sequence_dataset(table: FeatureTable, rows: np.ndarray, y, n_classes: int, b
                      shuffle_seed: int | None = None) -> tf.data.Dataset:
     """Batches of (sequence, mask) trimmed to the batch's longest text (dynamic padding)."""
     ids_input = np.issubdtype(table.features.dtype, np.integer)
+    # cached states are read by offset, not through their memory map (models/text/npy_rows.py)
+    on_disk = NpyRows(table.path) if table.path is not None and isinstance(table.features, np.memmap) else None
 
     def gather(index):
         width = max(int(table.lengths[index].max()), 1)
-        seq = np.asarray(table.features[index, :width])
+        seq = on_disk.read(index, width) if on_disk is not None else np.asarray(table.features[index, :width])
         mask = np.arange(width)[None, :] < table.lengths[index][:, None]
         return seq, mask
 
@@ -227,12 +230,13 @@ def warmup_cosine(hp: dict, steps_per_epoch: int):
 def train_finetune_fold(data: FoldData, hp: dict) -> FoldOutput:
     started = time.time()
     set_precision(hp["mixed_precision"])
-    keras.utils.set_random_seed(data.seed)
     backbone = load_backbone(hp["preset"], hp["cache_dir"])
     depth = layer_count(backbone)
     first_trainable = max(0, depth - int(hp["trainable_layers"]))
     texts = np.concatenate([data.x_train, data.x_val, data.x_test])
     table = sequence_table(texts, hp, first_trainable, data.verbose)
+    # seeded after the states: computing them (a cold cache) must not change the fold's result
+    keras.utils.set_random_seed(data.seed)
     rows = {"train": table.index(data.x_train), "val": table.index(data.x_val), "test": table.index(data.x_test)}
     batch = hp["batch_size"]
     with distribution_scope(hp["strategy"]):

@@ -39,7 +39,7 @@ class Backbone:
         pooled = [keras.layers.GlobalAveragePooling2D(name=f"pool_{name}")(net.get_layer(name).output)
                   for name in self.levels]
         features = keras.layers.Concatenate(name="multilevel")([*pooled, net.output])
-        return keras.Model(net.inputs, features, name=f"{net.name}_multilevel")
+        return keras.Model(net.input, features, name=f"{net.name}_multilevel")  # one input: called on a tensor
 
 
 def _applications(module, constructor: str):

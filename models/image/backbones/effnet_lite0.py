@@ -127,4 +127,4 @@ def effnet_lite0(image_size: int | None = DEFAULT_SIZE, include_top: bool = Fals
         full.load_weights(weights)
     if include_top:
         return full
-    return keras.Model(full.inputs, full.get_layer("avg_pool").output, name="effnet_lite0")
+    return keras.Model(full.input, full.get_layer("avg_pool").output, name="effnet_lite0")
