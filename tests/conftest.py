@@ -50,8 +50,7 @@ WORKER_GROUPS = {
     "tests/models/test_text_pretrained.py": "e5",
 }
 # Under xdist the run ends when the test a worker started last ends: the long tests start first (after
-# the groups), the many short ones fill in at the end. test_tune.py's distributed search also idles
-# about 20 s in Keras Tuner's chief, time the other worker fills.
+# the groups), the many short ones fill in at the end.
 START_FIRST = ("tests/test_tune.py", "tests/ensemble/test_fusion.py", "tests/test_reliability.py",
                "tests/models/test_image_finetune.py", "tests/test_start_up.py",
                "tests/models/test_text_architectures.py", "tests/models/test_models.py")
