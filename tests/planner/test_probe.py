@@ -122,3 +122,21 @@ def test_re_measuring_some_reference_probes_keeps_the_others_and_says_when_they_
     assert list(result["kept"]) == ["e5"] and "2026-01-01" in result["kept"]["e5"]
     assert "load before 1.4" in result["kept"]["e5"] and "the old folder" in result["kept"]["e5"]
     assert json.loads(path.read_text())["probe"]["cpu"] == result
+
+
+def test_a_failing_probe_shows_what_it_printed(demo_dir, tmp_path, monkeypatch, capsys):
+    import train
+    from challenge.errors import DataError
+    from planner.probe import TrainProbe
+
+    def failing_main(argv):
+        print("tfidf fold 0: the details a user needs")
+        raise DataError("the probe's own error")
+
+    monkeypatch.setattr(train, "main", failing_main)
+    with pytest.raises(DataError, match="the probe's own error"):
+        with TrainProbe(read_challenge(demo_dir), cache_dir=tmp_path / "cache") as run_probe:
+            run_probe("tfidf", {"model": "tfidf", "settings": {}})
+    printed = capsys.readouterr().out
+    assert "probe: tfidf" in printed and "failed; what it printed:" in printed
+    assert "the details a user needs" in printed
