@@ -212,12 +212,11 @@ def measure_reference(data_dir: str, device: str, path: Path, only: set | None =
     before = table["probe"].get(device, {})
     # A probe this data cannot run (effnet on a text-only folder) keeps its earlier figure, and says so.
     kept = {k: v for k, v in before.get("seconds", {}).items() if k not in seconds}
-    earlier = dict(before.get("kept", {}))
-    earlier.update({k: f"{before.get('measured')}, load before {before.get('load_before')}, on {before.get('data')}"
-                    for k in kept if k not in earlier})
+    taken = f"{before.get('measured')}, load before {before.get('load_before')}, on {before.get('data')}"
+    kept_notes = {k: before.get("kept", {}).get(k, taken) for k in kept}  # an older note stays
     table["probe"][device] = {
         "seconds": {**{k: round(v, 1) for k, v in seconds.items()}, **kept},
-        **({"kept": {k: earlier[k] for k in kept}} if kept else {}), "rows": SAMPLE_TRAIN, "test_rows": SAMPLE_TEST,
+        **({"kept": kept_notes} if kept else {}), "rows": SAMPLE_TRAIN, "test_rows": SAMPLE_TEST,
         "data": f"{data_dir} ({len(data.train)} / {len(data.test)} rows)", "machine": machine.describe(),
         "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
         "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}

@@ -4,11 +4,11 @@ Each step trains one fold at a time (`train.main --fold k`; finished folds are s
 the same plan again resumes). After each fold the step's elapsed time is compared with its
 estimate: more than 50% (and a minute) over, and the step stops there (the fold just finished is
 kept). A step is also stopped at a fold's end when its pace so far (the measured time over the
-estimate of the folds done) projects the whole run more than 10% past the budget: the slack a
-user called "on time" allows, and no more. The plan's first step (tfidf) is never stopped: without it there is nothing to submit. A
-step is skipped when it no longer fits in what the earlier steps left of the budget. The stack then
-takes only the models whose every fold finished (a model with missing folds has no OOF), and the
-submission is written the way the recipes write theirs.
+estimate of the folds done) projects the whole run more than 10% past the budget. The plan's first
+step (tfidf) is never stopped: without it there is nothing to submit. A step is skipped when it no
+longer fits in what the earlier steps left of the budget. The stack then takes only the models whose
+every fold finished (a model with missing folds has no OOF), and the submission is written the way
+the recipes write theirs.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from challenge.errors import DataError
+from planner.costs import Estimate
 from planner.plan import Plan, Step, format_minutes
 
 OVERRUN = 1.5  # a step may take up to 1.5 x its estimate before it is stopped at a fold's end
@@ -24,7 +25,7 @@ GRACE_S = 60.0  # ... and a minute more: on small data a few seconds of start-up
 BUDGET_SLACK = 0.10  # a run may end up to 10% past its budget; a step whose pace projects more stops
 
 
-def projected_step_s(estimate, folds_done: int, folds_total: int, elapsed_s: float) -> float:
+def projected_step_s(estimate: Estimate, folds_done: int, folds_total: int, elapsed_s: float) -> float:
     """The step's whole time at its pace so far: the measured time scaled by how far it runs over
     (or under) the estimate of the folds done, where the first fold also carries the one-off parts."""
     per_fold = (estimate.seconds - estimate.once_seconds) / max(1, folds_total)
