@@ -142,8 +142,8 @@ def run_inline(step: str, args) -> None:
 
 
 def recipe_settings(recipe: str, model: str) -> dict:
-    """The settings `recipe` (recipes.py) gives `model`, so the steps time what the recipe runs."""
-    from recipes import RECIPES
+    """The settings `recipe` (recipebook/recipes.py) gives `model`, so the steps time what the recipe runs."""
+    from recipebook.recipes import RECIPES
 
     return next((step.get("set", {}) for step in RECIPES[recipe]["models"] if step["model"] == model), {})
 

@@ -26,6 +26,19 @@ def add_run_dir(parser: argparse.ArgumentParser) -> None:
                         help=f"run directory shared by every model of a run (default: {DEFAULT_RUN_DIR})")
 
 
+def parse_overrides(pairs: list[str]) -> dict:
+    """`--set key=value` pairs -> {key: "value"}; the model's defaults give the values their types."""
+    from challenge.errors import DataError
+
+    overrides = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise DataError(f"--set {pair!r}: write key=value, e.g. --set units=128.")
+        key, value = pair.split("=", 1)
+        overrides[key.strip()] = value.strip()
+    return overrides
+
+
 def load_data(data_dir: str):
     from challenge.demo import ensure_demo
     from challenge.reader import read_challenge

@@ -136,7 +136,7 @@ def test_images_step_takes_train_then_test_jpegs_from_the_existing_folder(tmp_pa
 
 def test_trained_steps_time_what_their_recipe_runs():
     from benchmarks.real_size import build_parser, step_commands
-    from recipes import RECIPES
+    from recipebook.recipes import RECIPES
 
     def settings(step, *extra):
         (label, argv, note), *_ = step_commands(step, build_parser().parse_args(["--folds", "0", *extra]))
