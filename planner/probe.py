@@ -213,10 +213,11 @@ def measure_reference(data_dir: str, device: str, path: Path, only: set | None =
     kept = {k: v for k, v in before.get("seconds", {}).items() if k not in seconds}
     taken = f"{before.get('measured')}, load before {before.get('load_before')}, on {before.get('data')}"
     kept_notes = {k: before.get("kept", {}).get(k, taken) for k in kept}  # an older note stays
+    # the folder by its name: the table is committed, and the path is this machine's
     table["probe"][device] = {
         "seconds": {**{k: round(v, 1) for k, v in seconds.items()}, **kept},
         **({"kept": kept_notes} if kept else {}), "rows": SAMPLE_TRAIN, "test_rows": SAMPLE_TEST,
-        "data": f"{data_dir} ({len(data.train)} / {len(data.test)} rows)", "machine": machine.describe(),
+        "data": f"{Path(data_dir).name} ({len(data.train)} / {len(data.test)} rows)", "machine": machine.describe(),
         "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
         "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     path.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n")
