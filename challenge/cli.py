@@ -9,6 +9,7 @@ import sys
 
 from challenge.quiet import VERBOSE_ENV, set_verbose
 from challenge.quiet import install as install_quiet_tensorflow
+from challenge.warning_lines import install as install_one_line_warnings
 
 DEFAULT_DATA_DIR = "demo_data"
 DEFAULT_RUN_DIR = "runs/default"
@@ -81,5 +82,6 @@ def add_verbose(parser: argparse.ArgumentParser) -> None:
 
 
 # On import, i.e. before any command line imports TensorFlow: its start-up chatter hides the messages
-# users need to read (challenge/quiet.py).
+# users need to read (challenge/quiet.py), and a warning is one line of ours (challenge/warning_lines.py).
 install_quiet_tensorflow()
+install_one_line_warnings()
