@@ -5,6 +5,7 @@ untangle."""
 from __future__ import annotations
 
 import ast
+import functools
 import graphlib
 import subprocess
 from pathlib import Path
@@ -64,6 +65,7 @@ def imported_names(path: Path, module: str) -> list[tuple[str, int]]:
     return names
 
 
+@functools.cache  # both checks read the same graph: parse the files once
 def import_graph(root: Path) -> tuple[dict[str, set[str]], dict[tuple[str, str], str]]:
     """Module -> the project modules it imports (and, for a submodule, its packages' __init__, which
     Python runs first), plus 'file:line' of one import behind each edge."""
