@@ -42,7 +42,7 @@ RECIPES: dict[str, dict] = {
     "challenge_gpu": {
         "description": "the full challenge on one GPU: TF-IDF, word+char CNN, frozen e5 and e5 fine-tuned end to "
                        "end (12 layers, mixed precision), EfficientNet-Lite0 224 px on cropped images; LightGBM "
-                       "stack (README: Transformer text models)",
+                       "stack (docs/models.md#transformer-text-models)",
         "models": [
             {"name": "tfidf", "model": "tfidf", "set": {}},
             {"name": "text_cnn", "model": "text_cnn", "set": {}},
@@ -65,8 +65,8 @@ RECIPES: dict[str, dict] = {
     },
     "night": {
         "description": "the full challenge on 2 CPU cores overnight: TF-IDF SVM, word+char CNN on a fixed budget "
-                       "of 3 epochs, EfficientNet-Lite0 features at 128 px; LightGBM stack (timetable: README, "
-                       "'Real size')",
+                       "of 3 epochs, EfficientNet-Lite0 features at 128 px; LightGBM stack (timetable: "
+                       "docs/real-size.md#a-timetable)",
         "models": [
             {"name": "tfidf", "model": "tfidf", "set": {}},
             # at 68k rows a fold an epoch is minutes on 2 cores, and the CNN is near its best by the third
