@@ -15,6 +15,7 @@ from folds.store import FoldOutput
 from models.core.metrics import (class_weights, loss_for, optimizer_for, standard_callbacks,
                             weighted_f1_metric)
 from models.core.registry import FoldData
+from models.core.run_options import distribution_scope, set_precision
 
 EMBEDDING_LAYER = "penultimate"
 
@@ -80,7 +81,9 @@ def train_keras_fold(build, data: FoldData, hp: dict, make_dataset=text_dataset)
     """Fit `build(hp, n_classes, x_train)` on the fold with the standard callbacks."""
     started = time.time()
     keras.utils.set_random_seed(data.seed)
-    model = compile_model(build(hp, data.n_classes, data.x_train), hp)
+    set_precision(hp.get("mixed_precision", False))
+    with distribution_scope(hp.get("strategy", "none")):
+        model = compile_model(build(hp, data.n_classes, data.x_train), hp)
     batch = hp["batch_size"]
     train_ds = make_dataset(data.x_train, data.y_train, data.n_classes, batch, shuffle_seed=data.seed)
     val_ds = make_dataset(data.x_val, data.y_val, data.n_classes, batch)

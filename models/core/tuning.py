@@ -252,7 +252,9 @@ def make_strategy(name: str):
     if name == "none":
         return None
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        from models.core.run_options import mirrored_strategy
+
+        return mirrored_strategy()
     raise DataError(f"--strategy {name!r}: choose 'none' or 'mirrored'.")
 
 

@@ -49,7 +49,9 @@ def build_head(hp: dict, n_classes: int, n_features: int, x_train: np.ndarray | 
     features = keras.Input((n_features,), name="features")
     x = features
     if hp.get("standardize") and x_train is not None:
-        normalize = layers.Normalization(name="standardize")
+        # float32 under mixed precision too: adapting a float16 layer on batches failed ("AddV2 ... expected
+        # to be a float tensor but is a half tensor"), and float16 variances of large features overflow
+        normalize = layers.Normalization(name="standardize", dtype="float32")
         # rows read in batches are adapted batch by batch (Keras' streaming mean and variance)
         normalize.adapt(feature_dataset(x_train, None, 0, ADAPT_BATCH) if isinstance(x_train, FeatureRows)
                         else np.asarray(x_train, dtype=np.float32))

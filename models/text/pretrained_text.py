@@ -30,7 +30,7 @@ from folds.store import FoldOutput
 from models.core.keras_fold import EMBEDDING_LAYER, classification_head, probs_and_embeddings
 from models.core.metrics import class_weights, loss_for, standard_callbacks, weighted_f1_metric
 from models.core.registry import FoldData, ModelSpec, register
-from models.core.run_options import distribution_scope, set_precision
+from models.core.run_options import GPU_OPTIONS, distribution_scope, set_precision
 from models.image.image_features import FeatureTable
 from models.image.image_head import build_head, feature_dataset
 from models.text.encoder_cache import (backbone_inputs, encoder_outputs, layer_count, load_backbone,
@@ -49,8 +49,7 @@ SHARED = {
     "optimizer": "adamw",
     "loss": "crossentropy",
     "class_weight": "none",
-    "mixed_precision": False,  # GPU: float16 compute
-    "strategy": "none",  # GPU: "mirrored" over every visible GPU
+    **GPU_OPTIONS,
     "tensorboard": False,
 }
 
@@ -144,15 +143,27 @@ def sequence_table(texts, hp: dict, first_trainable: int, verbose: int) -> Featu
     return FeatureTable(unique, tokens.ids, lengths=tokens.lengths)
 
 
+WIDTHS = 4
+
+
+def padded_width(longest: int, max_length: int) -> int:
+    """A batch's sequence width: its longest text rounded up to a quarter of max_length (16 tokens at
+    least). With XLA (Keras' default on a GPU) every new batch shape is a compilation: trimmed to
+    each batch's longest text, the widths compiled up to max_length times per function (e5_full at
+    128 tokens); rounded, at most WIDTHS times, for a few padding tokens more."""
+    step = max(16, -(-max_length // WIDTHS))
+    return min(max_length, -(-max(longest, 1) // step) * step)
+
+
 def sequence_dataset(table: FeatureTable, rows: np.ndarray, y, n_classes: int, batch_size: int,
                      shuffle_seed: int | None = None) -> tf.data.Dataset:
-    """Batches of (sequence, mask) trimmed to the batch's longest text (dynamic padding)."""
+    """Batches of (sequence, mask) trimmed to the batch's longest text rounded up (padded_width)."""
     ids_input = np.issubdtype(table.features.dtype, np.integer)
     # cached states are read by offset, not through their memory map (models/text/npy_rows.py)
     on_disk = NpyRows(table.path) if table.path is not None and isinstance(table.features, np.memmap) else None
 
     def gather(index):
-        width = max(int(table.lengths[index].max()), 1)
+        width = padded_width(int(table.lengths[index].max()), table.features.shape[1])
         seq = on_disk.read(index, width) if on_disk is not None else np.asarray(table.features[index, :width])
         mask = np.arange(width)[None, :] < table.lengths[index][:, None]
         return seq, mask
@@ -230,7 +241,8 @@ def warmup_cosine(hp: dict, steps_per_epoch: int):
 def train_finetune_fold(data: FoldData, hp: dict) -> FoldOutput:
     started = time.time()
     set_precision(hp["mixed_precision"])
-    backbone = load_backbone(hp["preset"], hp["cache_dir"])
+    with distribution_scope(hp["strategy"]):  # its layers go into the model: their variables must be mirrored
+        backbone = load_backbone(hp["preset"], hp["cache_dir"])
     depth = layer_count(backbone)
     first_trainable = max(0, depth - int(hp["trainable_layers"]))
     texts = np.concatenate([data.x_train, data.x_val, data.x_test])

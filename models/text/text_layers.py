@@ -1,4 +1,5 @@
-"""Small Keras layers the text models share: attention pooling and learnt position embeddings."""
+"""Small Keras layers the text models share: attention pooling, learnt position embeddings and
+non-empty token sequences."""
 from __future__ import annotations
 
 import keras
@@ -37,6 +38,21 @@ class AttentionPooling(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="eshoppye")
+class KeepOneStep(layers.Layer):
+    """Token ids (0 = padding) in which every text keeps at least one step: an empty text (a title of
+    stop words only, once they are removed) gets the out-of-vocabulary id 1 in its first position.
+
+    With cuDNN, Keras' LSTM and GRU refuse a fully masked sequence: on a GPU the batch holding it
+    stops the fit with "You are passing a RNN mask that does not correspond to right-padded
+    sequences" (keras/src/backend/tensorflow/rnn.py asserts it)."""
+
+    def call(self, ids):
+        empty = ops.all(ops.equal(ids, 0), axis=1, keepdims=True)
+        first = ops.expand_dims(ops.equal(ops.arange(ops.shape(ids)[1]), 0), 0)
+        return ops.where(ops.logical_and(empty, first), ops.ones_like(ids), ids)
 
 
 @keras.saving.register_keras_serializable(package="eshoppye")
