@@ -27,7 +27,7 @@ import tensorflow as tf
 from keras import layers
 
 from folds.store import FoldOutput
-from models.core.keras_fold import EMBEDDING_LAYER, classification_head, probs_and_embeddings
+from models.core.keras_fold import EMBEDDING_LAYER, classification_head, probs_and_embeddings, steps_per_execution
 from models.core.metrics import class_weights, loss_for, standard_callbacks, weighted_f1_metric
 from models.core.registry import FoldData, ModelSpec, register
 from models.core.run_options import GPU_OPTIONS, distribution_scope, set_precision
@@ -115,7 +115,7 @@ def train_frozen_fold(data: FoldData, hp: dict) -> FoldOutput:
     with distribution_scope(hp["strategy"]):
         head = build_head(hp, data.n_classes, x_train.shape[1], x_train)
         head.compile(optimizer=keras.optimizers.Adam(hp["learning_rate"]), loss=loss_for(hp["loss"]),
-                     metrics=[weighted_f1_metric()], steps_per_execution=hp["steps_per_execution"])
+                     metrics=[weighted_f1_metric()], steps_per_execution=steps_per_execution(hp))
     history = head.fit(
         feature_dataset(x_train, data.y_train, data.n_classes, hp["batch_size"], shuffle_seed=data.seed),
         validation_data=feature_dataset(x_val, data.y_val, data.n_classes, hp["batch_size"]),
@@ -165,7 +165,8 @@ def sequence_dataset(table: FeatureTable, rows: np.ndarray, y, n_classes: int, b
     def gather(index):
         width = padded_width(int(table.lengths[index].max()), table.features.shape[1])
         seq = on_disk.read(index, width) if on_disk is not None else np.asarray(table.features[index, :width])
-        mask = np.arange(width)[None, :] < table.lengths[index][:, None]
+        # 0/1, not bool: under a strategy Keras averages a first batch over the replicas, and bool has no sum
+        mask = (np.arange(width)[None, :] < table.lengths[index][:, None]).astype(np.int32)
         return seq, mask
 
     out_dtype = tf.int32 if ids_input else tf.float16
@@ -174,7 +175,7 @@ def sequence_dataset(table: FeatureTable, rows: np.ndarray, y, n_classes: int, b
         ds = ds.shuffle(len(rows), seed=shuffle_seed, reshuffle_each_iteration=True)
 
     def load(index, *labels):
-        seq, mask = tf.numpy_function(gather, [index], [out_dtype, tf.bool])
+        seq, mask = tf.numpy_function(gather, [index], [out_dtype, tf.int32])
         seq.set_shape([None, None] if ids_input else [None, None, table.features.shape[-1]])
         mask.set_shape([None, None])
         features = {"sequence": seq, "mask": mask}
@@ -187,7 +188,8 @@ def build_finetune_model(hp: dict, n_classes: int, backbone, first_trainable: in
     """Sequence in -> [frozen part already applied] -> trainable encoder layers -> masked mean ->
     classification head. With first_trainable == 0 the whole backbone runs on token ids.
     Returns (model, head): the head is a model of its own, so it can first train alone."""
-    mask = keras.Input((None,), dtype="bool", name="mask")
+    mask_input = keras.Input((None,), dtype="int32", name="mask")  # 1 for a token, 0 for padding
+    mask = keras.ops.cast(mask_input, "bool")
     if first_trainable == 0:
         sequence = keras.Input((None,), dtype="int32", name="sequence")
         outputs = backbone(backbone_inputs(backbone, sequence, mask))
@@ -206,7 +208,7 @@ def build_finetune_model(hp: dict, n_classes: int, backbone, first_trainable: in
     head_input = keras.Input((int(backbone.hidden_dim),), name="pooled")
     head = keras.Model(head_input, classification_head(layers.Dropout(hp["dropout"])(head_input), hp, n_classes),
                        name="head")
-    model = keras.Model({"sequence": sequence, "mask": mask}, head(pooled), name="text_encoder_classifier")
+    model = keras.Model({"sequence": sequence, "mask": mask_input}, head(pooled), name="text_encoder_classifier")
     return model, head
 
 

@@ -21,7 +21,7 @@ from models.core import xla_compilations
 REPO = Path(__file__).resolve().parents[2]
 TEXT = {"epochs": 1, "batch_size": 20, "dense_units": 16, "tensorboard": False}
 RNN = {**TEXT, "units": 8, "max_tokens": 500, "embedding_dim": 16}
-E5 = {"epochs": 1, "batch_size": 20, "max_length": 32}
+E5 = {"epochs": 1, "batch_size": 16, "max_length": 32}
 IMAGE = {"epochs": 1, "batch_size": 20, "image_size": 32, "head_units": "16", "weights": "none"}
 # name -> (registered model, overrides); e5_full is challenge_gpu's end-to-end e5 (recipes.py)
 STEPS = {
@@ -42,10 +42,18 @@ STEPS = {
     "cnn_small": ("cnn_small", {**TEXT, "filters": "8,16"}),
     "effnet_lite0": ("effnet_lite0", {**IMAGE, "weights": "imagenet", "finetune_epochs": 1, "finetune_layers": 5,
                                       "finetune_batch_size": 20}),
+}
+# The keras.applications backbones: effnet_lite0's code (features extracted, then the same head) with
+# another network. Under XLA on a CPU each costs a minute of compiling: rehearsed mixed and mirrored.
+APPLICATIONS = {
     **{name: (name, IMAGE) for name in ("vgg16", "resnet50", "mobilenet_v2", "efficientnet_b0", "convnext_tiny",
                                         "efficientnetv2_s")},
     "xception": ("xception", {**IMAGE, "image_size": 71}),  # Xception's smallest input
 }
+# Compiled with XLA where a GPU would: no TextVectorization inside (it has no XLA kernel) and no
+# RandomAffine (cnn_small; effnet_lite0's phase 2 runs without XLA, its head and extraction with it)
+XLA_MODELS = {"e5", "e5_finetune", "e5_full", "effnet_lite0"}
+MOST_COMPILATIONS = 12  # per model and fold at these sizes: a few shapes for each of its functions
 
 
 # hub_text is e5_finetune's trainer with every layer trainable and a downloaded preset: e5_full's run
@@ -62,9 +70,9 @@ def rehearsal_data(tmp_path_factory, tiny_e5_preset, effnet_weights) -> dict:
     return {"root": root, "preset": str(tiny_e5_preset), "cache": str(root / "cache")}
 
 
-def steps_for(data: dict, extra: dict) -> list[dict]:
+def steps_for(data: dict, extra: dict, steps_table: dict) -> list[dict]:
     steps = []
-    for name, (model, overrides) in STEPS.items():
+    for name, (model, overrides) in steps_table.items():
         settings = {**overrides, **extra}
         if model in ("e5", "e5_finetune", "hub_text"):
             settings.update(preset=data["preset"], cache_dir=data["cache"], prefix="")
@@ -74,14 +82,15 @@ def steps_for(data: dict, extra: dict) -> list[dict]:
     return steps
 
 
-def rehearse(data: dict, setting: str, extra: dict, xla: bool = False) -> dict:
-    """Fold 0 of every model in one rehearsal process; returns the child's results per model."""
+def rehearse(data: dict, setting: str, extra: dict, steps_table: dict, xla: bool = False,
+             rehearsal: bool = True) -> dict:
+    """Fold 0 of each model in one process (in GPU rehearsal unless told); the child's results per model."""
     folder = data["root"] / setting
     job, result = folder / "job.json", folder / "result.json"
     folder.mkdir()
     job.write_text(json.dumps({"data_dir": str(data["root"] / "data"), "run_dir": str(folder / "run"),
-                               "models": steps_for(data, extra)}))
-    env = {**os.environ, "ESHOPPYE_GPU_REHEARSAL": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+                               "models": steps_for(data, extra, steps_table)}))
+    env = {**os.environ, "ESHOPPYE_GPU_REHEARSAL": "1" if rehearsal else "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
     if xla:
         env = xla_compilations.environment(folder / "xla", env)
     done = subprocess.run([sys.executable, str(REPO / "tests" / "models" / "rehearsal_child.py"), str(job),
@@ -104,19 +113,37 @@ def test_rehearsal_covers_every_keras_model():
     from models import REGISTRY
 
     keras_models = {name for name, spec in REGISTRY.items() if "keras" in spec.tags}
-    assert keras_models == {model for model, _ in STEPS.values()} | set(SAME_AS)
+    assert keras_models == {model for model, _ in {**STEPS, **APPLICATIONS}.values()} | set(SAME_AS)
 
 
-def test_rehearsal_mixed_float16_and_xla_every_keras_model(rehearsal_data):
-    results = rehearse(rehearsal_data, "mixed", {"mixed_precision": True}, xla=True)
+def test_rehearsal_mixed_float16_with_xla_as_on_a_gpu(rehearsal_data):
+    """(a) and (c) together, as a GPU runs them: float16 compute, XLA wherever Keras turns it on there,
+    every compilation counted (XLA's module dump)."""
+    results = rehearse(rehearsal_data, "mixed_xla", {"mixed_precision": True}, STEPS, xla=True)
     print(json.dumps({k: (v["seconds"], v["xla_compilations"]) for k, v in results.items()}))
+    assert_probabilities(results)
+    for name, r in results.items():
+        if name in XLA_MODELS:
+            assert 0 < r["xla_compilations"] <= MOST_COMPILATIONS, (name, r["xla_compilations"])
+        else:
+            assert r["xla_compilations"] == 0, (name, r["xla_compilations"])
+
+
+def test_rehearsal_keras_applications_backbones_mixed_float16(rehearsal_data):
+    """(a) for the keras.applications backbones, outside rehearsal (no XLA: see APPLICATIONS)."""
+    results = rehearse(rehearsal_data, "mixed_applications", {"mixed_precision": True}, APPLICATIONS,
+                       rehearsal=False)
     assert_probabilities(results)
 
 
 def test_rehearsal_mirrored_two_replicas_every_keras_model(rehearsal_data):
-    results = rehearse(rehearsal_data, "mirrored", {"strategy": "mirrored"})
-    print(json.dumps({k: v["seconds"] for k, v in results.items()}))
+    """(b): 2 replicas. The keras.applications backbones are left to effnet_lite0: what a strategy
+    touches (the head, phase 2) is the same code; their feature extraction runs outside it. Keras
+    compiles nothing with XLA under a tf.distribute strategy: the e5 models, unlike their mixed run."""
+    results = rehearse(rehearsal_data, "mirrored", {"strategy": "mirrored"}, STEPS, xla=True)
+    print(json.dumps({k: (v["seconds"], v["xla_compilations"]) for k, v in results.items()}))
     assert_probabilities(results)
+    assert all(results[name]["xla_compilations"] == 0 for name in ("e5", "e5_finetune", "e5_full")), results
 
 
 @pytest.mark.parametrize("kind", ["bilstm", "lstm", "gru"])
