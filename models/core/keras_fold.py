@@ -119,7 +119,10 @@ def train_keras_fold(build, data: FoldData, hp: dict, make_dataset=text_dataset)
     strategy = hp.get("strategy", "none")
     with distribution_scope(strategy):
         model = build(hp, data.n_classes, data.x_train)
-        vectorize, model = split_off_vectorizers(model) if strategy != "none" else (None, model)
+        embed = embedding_model(model)  # from the whole model: the split one's inputs are copies
+        vectorize = None
+        if strategy != "none":
+            (vectorize, model), (_, embed) = split_off_vectorizers(model), split_off_vectorizers(embed)
         compile_model(model, hp)
     batch = hp["batch_size"]
 
@@ -134,7 +137,6 @@ def train_keras_fold(build, data: FoldData, hp: dict, make_dataset=text_dataset)
     )
     # EarlyStopping(restore_best_weights=True) has put the best epoch's weights back.
     val_x, test_x = dataset(data.x_val, None), dataset(data.x_test, None)
-    embed = embedding_model(model)
     output = FoldOutput(
         val_probs=model.predict(val_x, verbose=0), test_probs=model.predict(test_x, verbose=0),
         val_embed=embed.predict(val_x, verbose=0), test_embed=embed.predict(test_x, verbose=0),
