@@ -6,6 +6,7 @@ embedding that the fusion net stacks on.
 from __future__ import annotations
 
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -94,8 +95,11 @@ def split_off_vectorizers(model: keras.Model) -> tuple[keras.Model | None, keras
     vectorizers = [layer for layer in model.layers if isinstance(layer, keras.layers.TextVectorization)]
     if not vectorizers:
         return None, model
-    ids = [layer.output for layer in vectorizers]
-    return keras.Model(model.inputs, ids), keras.Model(ids, model.outputs, name=model.name)
+    # by the vectorizers' names: predict() would take a tuple of token-id tensors for (x, y, weights)
+    ids = {layer.name: layer.output for layer in vectorizers}
+    with warnings.catch_warnings():  # Keras would have the id tensors named as their keys: they are matched by key
+        warnings.filterwarnings("ignore", message="When providing `inputs` as a dict")
+        return keras.Model(model.inputs, ids), keras.Model(ids, model.outputs, name=model.name)
 
 
 def vectorized(ds: tf.data.Dataset, vectorize: keras.Model | None) -> tf.data.Dataset:
@@ -104,7 +108,7 @@ def vectorized(ds: tf.data.Dataset, vectorize: keras.Model | None) -> tf.data.Da
         return ds
 
     def apply(features, *labels):
-        ids = tuple(vectorize(features)) if len(vectorize.outputs) > 1 else vectorize(features)
+        ids = vectorize(features)
         return (ids, *labels) if labels else ids
 
     return ds.map(apply, num_parallel_calls=tf.data.AUTOTUNE)
