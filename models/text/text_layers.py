@@ -24,10 +24,12 @@ class AttentionPooling(layers.Layer):
         super().build(input_shape)
 
     def call(self, sequence, mask=None):
-        scores = self.score(self.score_hidden(sequence))[..., 0]  # (batch, steps)
+        # the softmax in float32: under mixed precision -1e9 is -inf in float16, and a fully padded
+        # text (an empty description) got NaN weights, then NaN probabilities
+        scores = ops.cast(self.score(self.score_hidden(sequence))[..., 0], "float32")  # (batch, steps)
         if mask is not None:
             scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
-        weights = ops.softmax(scores, axis=-1)
+        weights = ops.cast(ops.softmax(scores, axis=-1), sequence.dtype)
         return ops.sum(sequence * weights[..., None], axis=1)
 
     def compute_mask(self, inputs, mask=None):
