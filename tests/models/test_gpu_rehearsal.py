@@ -139,11 +139,12 @@ def test_rehearsal_keras_applications_backbones_mixed_float16(rehearsal_data):
 def test_rehearsal_mirrored_two_replicas_every_keras_model(rehearsal_data):
     """(b): 2 replicas. The keras.applications backbones are left to effnet_lite0: what a strategy
     touches (the head, phase 2) is the same code; their feature extraction runs outside it. Keras
-    compiles nothing with XLA under a tf.distribute strategy: the e5 models, unlike their mixed run."""
+    compiles nothing with XLA under a tf.distribute strategy: e5's head and e5_full, unlike their mixed
+    run (e5_finetune's cached lower layers and the image features are computed outside the strategy)."""
     results = rehearse(rehearsal_data, "mirrored", {"strategy": "mirrored"}, STEPS, xla=True)
     print(json.dumps({k: (v["seconds"], v["xla_compilations"]) for k, v in results.items()}))
     assert_probabilities(results)
-    assert all(results[name]["xla_compilations"] == 0 for name in ("e5", "e5_finetune", "e5_full")), results
+    assert all(results[name]["xla_compilations"] == 0 for name in ("e5", "e5_full")), results
 
 
 @pytest.mark.parametrize("kind", ["bilstm", "lstm", "gru"])
