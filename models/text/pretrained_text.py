@@ -271,8 +271,9 @@ def train_finetune_fold(data: FoldData, hp: dict) -> FoldOutput:
         class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
         # the schedule owns the learning rate: no ReduceLROnPlateau
         callbacks=standard_callbacks(data.fold_dir, hp, reduce_lr=False), verbose=data.verbose)
-    embed_head = keras.Model(head.inputs, head.get_layer(EMBEDDING_LAYER).output)
-    embed = keras.Model(model.inputs, embed_head(model.get_layer("mean_pool").output))
+    with distribution_scope(hp["strategy"]):  # predicts on every replica, as the model does
+        embed_head = keras.Model(head.inputs, head.get_layer(EMBEDDING_LAYER).output)
+        embed = keras.Model(model.inputs, embed_head(model.get_layer("mean_pool").output))
     out = {}
     for split in ("val", "test"):
         ds = sequence_dataset(table, rows[split], None, data.n_classes, 4 * batch)
