@@ -35,7 +35,7 @@ def test_rehearsal_challenge_gpu_recipe_end_to_end(tiny_e5_preset, effnet_weight
                                         "--n-folds", "2", "--quiet"], "set": tiny}))
     env = {**os.environ, "ESHOPPYE_GPU_REHEARSAL": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run([sys.executable, str(REPO / "tests" / "recipe_rehearsal_child.py"), str(job)], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=900)
+                          env=env, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     for name in ("tfidf", "text_cnn", "e5", "e5_full", "effnet_lite0", "stack-lgbm"):
         assert (run / name / "metrics.json").is_file(), name
