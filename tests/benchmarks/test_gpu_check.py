@@ -14,7 +14,7 @@ from challenge.demo import make_demo
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_gpu_check_smoke_runs_the_whole_path_on_the_cpu(tiny_e5_preset, effnet_weights, tmp_path):
+def test_rehearsal_gpu_check_smoke_runs_the_whole_path_on_the_cpu(tiny_e5_preset, effnet_weights, tmp_path):
     data, cache = tmp_path / "data", tmp_path / "cache"
     make_demo(data, n_train=60, n_test=12, n_classes=3, image_size=32, seed=7)
     shutil.copytree(effnet_weights, cache)
