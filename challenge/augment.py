@@ -29,6 +29,10 @@ class RandomAffine(keras.layers.Layer):
         self.flip, self.shift, self.rotation_deg, self.zoom = flip, shift, rotation_deg, zoom
         self.interpolation, self.fill_mode, self.seed = interpolation, fill_mode, seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # affine_transform is TensorFlow's ImageProjectiveTransformV3, which has no XLA kernel: with XLA
+        # (Keras' default on a GPU) the first step failed with "tf2xla conversion failed". A model
+        # holding this layer runs as a plain graph instead.
+        self.supports_jit = False
 
     def _uniform(self, n, limit):
         return keras.random.uniform((n,), -limit, limit, seed=self.seed_generator)

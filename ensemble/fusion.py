@@ -149,7 +149,7 @@ def build_fusion(widths: list[int], n_classes: int, hp: dict, x_train_blocks: li
     inputs, branches = [], []
     for i, (width, block) in enumerate(zip(widths, x_train_blocks)):
         inp = keras.Input(shape=(width,), name=f"block{i}")
-        norm = layers.Normalization(name=f"normalise{i}")
+        norm = layers.Normalization(name=f"normalise{i}", dtype="float32")
         norm.adapt(block)
         h = layers.Dropout(hp["input_dropout"])(norm(inp))
         h = layers.Dense(hp["units"], use_bias=False)(h)
@@ -160,7 +160,8 @@ def build_fusion(widths: list[int], n_classes: int, hp: dict, x_train_blocks: li
     h = layers.Dense(hp["units"], use_bias=False)(h)
     h = layers.Activation("relu", name="penultimate")(layers.BatchNormalization()(h))
     h = layers.Dropout(hp["dropout"])(h)
-    model = keras.Model(inputs, layers.Dense(n_classes, activation="softmax")(h), name="fusion")
+    # float32 ends, as in the models: a recipe's mixed-precision step leaves its policy to the stack after it
+    model = keras.Model(inputs, layers.Dense(n_classes, activation="softmax", dtype="float32")(h), name="fusion")
     model.compile(optimizer=keras.optimizers.Adam(hp["learning_rate"]), loss="categorical_crossentropy",
                   metrics=[weighted_f1_metric()])
     return model

@@ -17,6 +17,9 @@ def __getattr__(name: str):
     """Module attributes on first use (PEP 562): importing `models.catalogue` stays light."""
     if name not in __all__:
         raise AttributeError(f"module 'models' has no attribute {name!r}")
+    from models.core import rehearsal
+
+    rehearsal.start()  # before any model module starts TensorFlow's runtime (a no-op unless rehearsing)
     for module in MODEL_MODULES:
         import_module(module)
     from models.core import registry

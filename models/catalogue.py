@@ -40,6 +40,9 @@ CATALOGUE: dict[str, Entry] = {
     "xception": Entry("image", True, "keras.applications Xception (ImageNet download) features + head"),
     "mobilenet_v2": Entry("image", True, "keras.applications MobileNetV2 (ImageNet download) features + head"),
     "efficientnet_b0": Entry("image", True, "keras.applications EfficientNetB0 (ImageNet download) features + head"),
+    "convnext_tiny": Entry("image", True, "keras.applications ConvNeXt-Tiny (ImageNet download) features + head"),
+    "efficientnetv2_s": Entry("image", True, "keras.applications EfficientNetV2-S (ImageNet download) features + "
+                                             "head, 384 px"),
 }
 
 

@@ -51,7 +51,9 @@ WORKER_GROUPS = {
 }
 # Under xdist the run ends when the test a worker started last ends: the long tests start first (after
 # the groups), the many short ones fill in at the end.
-START_FIRST = ("tests/test_tune.py", "tests/ensemble/test_fusion.py", "tests/test_reliability.py",
+START_FIRST = ("tests/test_gpu_recipe_rehearsal.py", "tests/benchmarks/test_gpu_check.py",
+               "tests/models/test_gpu_rehearsal.py", "tests/test_tune.py", "tests/ensemble/test_fusion.py",
+               "tests/test_reliability.py",
                "tests/models/test_image_finetune.py", "tests/test_start_up.py",
                "tests/models/test_text_architectures.py", "tests/models/test_models.py")
 

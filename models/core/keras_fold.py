@@ -6,6 +6,7 @@ embedding that the fusion net stacks on.
 from __future__ import annotations
 
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -15,6 +16,7 @@ from folds.store import FoldOutput
 from models.core.metrics import (class_weights, loss_for, optimizer_for, standard_callbacks,
                             weighted_f1_metric)
 from models.core.registry import FoldData
+from models.core.run_options import distribution_scope, set_precision
 
 EMBEDDING_LAYER = "penultimate"
 
@@ -42,11 +44,17 @@ def classification_head(x, hp: dict, n_classes: int):
     return layers.Dense(n_classes, activation="softmax", name="probs", dtype="float32")(x)
 
 
+def steps_per_execution(hp: dict) -> int:
+    """Several batches per graph call (on CPU a small model's steps are mostly call overhead), but one
+    under a tf.distribute strategy: with 8 and 2 replicas, Keras' multi-step loop failed on the
+    epoch's last, shorter call ("You must feed a value for placeholder tensor ... while/cond")."""
+    return 1 if tf.distribute.has_strategy() else hp.get("steps_per_execution", 1)
+
+
 def compile_model(model: keras.Model, hp: dict) -> keras.Model:
+    """Compile inside the strategy's scope, if any (steps_per_execution)."""
     model.compile(optimizer=optimizer_for(hp["optimizer"], hp["learning_rate"]),
-                  loss=loss_for(hp["loss"]), metrics=[weighted_f1_metric()],
-                  # several batches per graph call: on CPU a small model's steps are mostly call overhead
-                  steps_per_execution=hp.get("steps_per_execution", 1))
+                  loss=loss_for(hp["loss"]), metrics=[weighted_f1_metric()], steps_per_execution=steps_per_execution(hp))
     return model
 
 
@@ -76,23 +84,63 @@ def probs_and_embeddings(model: keras.Model, x, batch_size: int = 1024) -> tuple
     return probs, embed
 
 
+def split_off_vectorizers(model: keras.Model) -> tuple[keras.Model | None, keras.Model]:
+    """(vectorize, rest): the model's TextVectorization layers as a model of their own, to run in
+    tf.data, and the rest of the model from their token ids; (None, model) without any.
+
+    Under a tf.distribute strategy, Keras 3 builds a model from its first input batch averaged over
+    the replicas (keras/src/backend/tensorflow/trainer.py, _maybe_symbolic_build): on strings every
+    text model's fit failed with "Value for attr 'T' of string is not in the list of allowed values"
+    (AddN). Fed token ids, nothing but numbers crosses the replicas."""
+    vectorizers = [layer for layer in model.layers if isinstance(layer, keras.layers.TextVectorization)]
+    if not vectorizers:
+        return None, model
+    # by the vectorizers' names: predict() would take a tuple of token-id tensors for (x, y, weights)
+    ids = {layer.name: layer.output for layer in vectorizers}
+    with warnings.catch_warnings():  # Keras would have the id tensors named as their keys: they are matched by key
+        warnings.filterwarnings("ignore", message="When providing `inputs` as a dict")
+        return keras.Model(model.inputs, ids), keras.Model(ids, model.outputs, name=model.name)
+
+
+def vectorized(ds: tf.data.Dataset, vectorize: keras.Model | None) -> tf.data.Dataset:
+    """The dataset's text features replaced by their token ids (split_off_vectorizers)."""
+    if vectorize is None:
+        return ds
+
+    def apply(features, *labels):
+        ids = vectorize(features)
+        return (ids, *labels) if labels else ids
+
+    return ds.map(apply, num_parallel_calls=tf.data.AUTOTUNE)
+
+
 def train_keras_fold(build, data: FoldData, hp: dict, make_dataset=text_dataset) -> FoldOutput:
-    """Fit `build(hp, n_classes, x_train)` on the fold with the standard callbacks."""
+    """Fit `build(hp, n_classes, x_train)` on the fold with the standard callbacks; under a strategy
+    the text is vectorized in tf.data (split_off_vectorizers)."""
     started = time.time()
     keras.utils.set_random_seed(data.seed)
-    model = compile_model(build(hp, data.n_classes, data.x_train), hp)
+    set_precision(hp.get("mixed_precision", False))
+    strategy = hp.get("strategy", "none")
+    with distribution_scope(strategy):
+        model = build(hp, data.n_classes, data.x_train)
+        embed = embedding_model(model)  # from the whole model: the split one's inputs are copies
+        vectorize = None
+        if strategy != "none":
+            (vectorize, model), (_, embed) = split_off_vectorizers(model), split_off_vectorizers(embed)
+        compile_model(model, hp)
     batch = hp["batch_size"]
-    train_ds = make_dataset(data.x_train, data.y_train, data.n_classes, batch, shuffle_seed=data.seed)
-    val_ds = make_dataset(data.x_val, data.y_val, data.n_classes, batch)
+
+    def dataset(x, y, shuffle_seed=None):
+        return vectorized(make_dataset(x, y, data.n_classes, batch, shuffle_seed=shuffle_seed), vectorize)
+
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
+        dataset(data.x_train, data.y_train, shuffle_seed=data.seed), validation_data=dataset(data.x_val, data.y_val),
+        epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
         class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
         callbacks=standard_callbacks(data.fold_dir, hp), verbose=data.verbose,
     )
     # EarlyStopping(restore_best_weights=True) has put the best epoch's weights back.
-    val_x = make_dataset(data.x_val, None, data.n_classes, batch)
-    test_x = make_dataset(data.x_test, None, data.n_classes, batch)
-    embed = embedding_model(model)
+    val_x, test_x = dataset(data.x_val, None), dataset(data.x_test, None)
     output = FoldOutput(
         val_probs=model.predict(val_x, verbose=0), test_probs=model.predict(test_x, verbose=0),
         val_embed=embed.predict(val_x, verbose=0), test_embed=embed.predict(test_x, verbose=0),

@@ -33,7 +33,7 @@ from challenge.reader import ChallengeData
 from folds.atomic import save_json
 from folds.scoring import score
 from models.core.cross_validate import ModelInputs, model_inputs
-from models.core.keras_fold import compile_model, text_dataset
+from models.core.keras_fold import compile_model, split_off_vectorizers, text_dataset, vectorized
 from models.core.metrics import MONITOR, class_weights, standard_callbacks
 from models.core.registry import FoldData, ModelSpec, resolve_hparams
 
@@ -143,11 +143,14 @@ def fit_keras_fold(spec: ModelSpec, fold: FoldData, hp: dict, strategy=None) -> 
     make_dataset = dataset_builder(spec)
     keras.utils.set_random_seed(fold.seed)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = compile_model(spec.build(hp, fold.n_classes, fold.x_train), hp)
+        model = spec.build(hp, fold.n_classes, fold.x_train)
+        # the text vectorized in tf.data under a strategy, as train_keras_fold does
+        vectorize, model = split_off_vectorizers(model) if strategy is not None else (None, model)
+        compile_model(model, hp)
     batch = hp["batch_size"]
     model.fit(
-        make_dataset(fold.x_train, fold.y_train, fold.n_classes, batch, shuffle_seed=fold.seed),
-        validation_data=make_dataset(fold.x_val, fold.y_val, fold.n_classes, batch),
+        vectorized(make_dataset(fold.x_train, fold.y_train, fold.n_classes, batch, shuffle_seed=fold.seed), vectorize),
+        validation_data=vectorized(make_dataset(fold.x_val, fold.y_val, fold.n_classes, batch), vectorize),
         epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
         class_weight=class_weights(fold.y_train, fold.n_classes, hp["class_weight"]),
         callbacks=standard_callbacks(fold.fold_dir, hp, save_model=False), verbose=fold.verbose,
@@ -252,7 +255,9 @@ def make_strategy(name: str):
     if name == "none":
         return None
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        from models.core.run_options import mirrored_strategy
+
+        return mirrored_strategy()
     raise DataError(f"--strategy {name!r}: choose 'none' or 'mirrored'.")
 
 

@@ -104,12 +104,13 @@ def rewarm_head(net: keras.Model, head: keras.Model, hp: dict, train_ds, n_class
     affine-augmented images of fashion-public)."""
     net.trainable = False
     freeze_batch_norm(head)
-    images = keras.Input((size, size, 3), name="image")
-    augment = phase2_augmentation(hp["finetune_augment"], seed)
-    model = keras.Model(images, head(net(augment(images) if augment is not None else images)), name="rewarm")
-    model.compile(optimizer=keras.optimizers.AdamW(float(hp["finetune_rewarm_learning_rate"]),
-                                                   weight_decay=float(hp["finetune_weight_decay"])),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=float(hp["finetune_label_smoothing"])))
+    with distribution_scope(hp.get("strategy", "none")):
+        images = keras.Input((size, size, 3), name="image")
+        augment = phase2_augmentation(hp["finetune_augment"], seed)
+        model = keras.Model(images, head(net(augment(images) if augment is not None else images)), name="rewarm")
+        model.compile(optimizer=keras.optimizers.AdamW(float(hp["finetune_rewarm_learning_rate"]),
+                                                       weight_decay=float(hp["finetune_weight_decay"])),
+                      loss=keras.losses.CategoricalCrossentropy(label_smoothing=float(hp["finetune_label_smoothing"])))
     model.fit(train_ds, epochs=int(hp["finetune_rewarm_epochs"]), shuffle=False, verbose=verbose)
 
 

@@ -14,6 +14,7 @@ from folds.store import FoldOutput
 from models.core.keras_fold import classification_head, compile_model, embedding_model
 from models.core.metrics import class_weights, standard_callbacks
 from models.core.registry import FoldData, ModelSpec, register
+from models.core.run_options import GPU_OPTIONS, distribution_scope, set_precision
 
 DEFAULTS = {
     "image_size": 0,  # 0: the images' own size (read from the first file), capped at max_image_size
@@ -38,6 +39,7 @@ DEFAULTS = {
     "epochs": 20,
     "patience": 4,
     "tensorboard": False,
+    **GPU_OPTIONS,
 }
 
 
@@ -88,7 +90,9 @@ def train_cnn_fold(data: FoldData, hp: dict) -> FoldOutput:
     batch = hp["batch_size"]
 
     keras.utils.set_random_seed(data.seed)
-    model = compile_model(build_cnn_small(hp, data.n_classes, size, seed=data.seed), hp)
+    set_precision(hp["mixed_precision"])
+    with distribution_scope(hp["strategy"]):
+        model = compile_model(build_cnn_small(hp, data.n_classes, size, seed=data.seed), hp)
     crop = hp["crop_background"]
     train_ds = image_dataset(train_paths, size, batch, labels=data.y_train, n_classes=data.n_classes,
                              shuffle_seed=data.seed, cache=True, crop=crop)

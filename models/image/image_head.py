@@ -45,26 +45,32 @@ class FeatureRows:
 
 def build_head(hp: dict, n_classes: int, n_features: int, x_train: np.ndarray | None = None) -> keras.Model:
     """With hp["standardize"] and the training features given, a Normalization layer adapted to them
-    comes first: multi-level features mix channels whose scales differ tenfold."""
+    comes first: multi-level features mix channels whose scales differ tenfold.
+
+    The head computes in float32 under mixed precision too (its cost is nothing next to a backbone's):
+    in float16, adapting the Normalization layer on batches failed ("AddV2 ... expected to be a float
+    tensor but is a half tensor"), and standardised channels that barely vary reach thousands, which
+    overflowed the first Dense layer to NaN probabilities (effnet_lite0, 8 of 12 validation rows)."""
+    f32 = {"dtype": "float32"}
     features = keras.Input((n_features,), name="features")
     x = features
     if hp.get("standardize") and x_train is not None:
-        normalize = layers.Normalization(name="standardize")
+        normalize = layers.Normalization(name="standardize", **f32)
         # rows read in batches are adapted batch by batch (Keras' streaming mean and variance)
         normalize.adapt(feature_dataset(x_train, None, 0, ADAPT_BATCH) if isinstance(x_train, FeatureRows)
                         else np.asarray(x_train, dtype=np.float32))
         x = normalize(x)
-    x = layers.Dropout(hp["input_dropout"])(x) if hp["input_dropout"] else x
+    x = layers.Dropout(hp["input_dropout"], **f32)(x) if hp["input_dropout"] else x
     units = hp["head_units"]
     units = [int(u) for u in units.split(",")] if isinstance(units, str) else list(units)
     for i, width in enumerate(units):
         last = i == len(units) - 1
-        x = layers.Dense(width, use_bias=not hp["batch_norm"], name=f"dense{i}")(x)
+        x = layers.Dense(width, use_bias=not hp["batch_norm"], name=f"dense{i}", **f32)(x)
         if hp["batch_norm"]:
-            x = layers.BatchNormalization(name=f"bn{i}")(x)
-        x = layers.Activation("relu", name=EMBEDDING_LAYER if last else f"relu{i}")(x)
-        x = layers.Dropout(hp["dropout"], name=f"dropout{i}")(x)
-    probs = layers.Dense(n_classes, activation="softmax", name="probs", dtype="float32")(x)
+            x = layers.BatchNormalization(name=f"bn{i}", **f32)(x)
+        x = layers.Activation("relu", name=EMBEDDING_LAYER if last else f"relu{i}", **f32)(x)
+        x = layers.Dropout(hp["dropout"], name=f"dropout{i}", **f32)(x)
+    probs = layers.Dense(n_classes, activation="softmax", name="probs", **f32)(x)
     return keras.Model(features, probs, name="head")
 
 

@@ -27,10 +27,10 @@ import tensorflow as tf
 from keras import layers
 
 from folds.store import FoldOutput
-from models.core.keras_fold import EMBEDDING_LAYER, classification_head, probs_and_embeddings
+from models.core.keras_fold import EMBEDDING_LAYER, classification_head, probs_and_embeddings, steps_per_execution
 from models.core.metrics import class_weights, loss_for, standard_callbacks, weighted_f1_metric
 from models.core.registry import FoldData, ModelSpec, register
-from models.core.run_options import distribution_scope, set_precision
+from models.core.run_options import GPU_OPTIONS, distribution_scope, set_precision
 from models.image.image_features import FeatureTable
 from models.image.image_head import build_head, feature_dataset
 from models.text.encoder_cache import (backbone_inputs, encoder_outputs, layer_count, load_backbone,
@@ -49,8 +49,7 @@ SHARED = {
     "optimizer": "adamw",
     "loss": "crossentropy",
     "class_weight": "none",
-    "mixed_precision": False,  # GPU: float16 compute
-    "strategy": "none",  # GPU: "mirrored" over every visible GPU
+    **GPU_OPTIONS,
     "tensorboard": False,
 }
 
@@ -116,7 +115,7 @@ def train_frozen_fold(data: FoldData, hp: dict) -> FoldOutput:
     with distribution_scope(hp["strategy"]):
         head = build_head(hp, data.n_classes, x_train.shape[1], x_train)
         head.compile(optimizer=keras.optimizers.Adam(hp["learning_rate"]), loss=loss_for(hp["loss"]),
-                     metrics=[weighted_f1_metric()], steps_per_execution=hp["steps_per_execution"])
+                     metrics=[weighted_f1_metric()], steps_per_execution=steps_per_execution(hp))
     history = head.fit(
         feature_dataset(x_train, data.y_train, data.n_classes, hp["batch_size"], shuffle_seed=data.seed),
         validation_data=feature_dataset(x_val, data.y_val, data.n_classes, hp["batch_size"]),
@@ -144,17 +143,30 @@ def sequence_table(texts, hp: dict, first_trainable: int, verbose: int) -> Featu
     return FeatureTable(unique, tokens.ids, lengths=tokens.lengths)
 
 
+WIDTHS = 4
+
+
+def padded_width(longest: int, max_length: int) -> int:
+    """A batch's sequence width: its longest text rounded up to a quarter of max_length (16 tokens at
+    least). With XLA (Keras' default on a GPU) every new batch shape is a compilation: trimmed to
+    each batch's longest text, the widths compiled up to max_length times per function (e5_full at
+    128 tokens); rounded, at most WIDTHS times, for a few padding tokens more."""
+    step = max(16, -(-max_length // WIDTHS))
+    return min(max_length, -(-max(longest, 1) // step) * step)
+
+
 def sequence_dataset(table: FeatureTable, rows: np.ndarray, y, n_classes: int, batch_size: int,
                      shuffle_seed: int | None = None) -> tf.data.Dataset:
-    """Batches of (sequence, mask) trimmed to the batch's longest text (dynamic padding)."""
+    """Batches of (sequence, mask) trimmed to the batch's longest text rounded up (padded_width)."""
     ids_input = np.issubdtype(table.features.dtype, np.integer)
     # cached states are read by offset, not through their memory map (models/text/npy_rows.py)
     on_disk = NpyRows(table.path) if table.path is not None and isinstance(table.features, np.memmap) else None
 
     def gather(index):
-        width = max(int(table.lengths[index].max()), 1)
+        width = padded_width(int(table.lengths[index].max()), table.features.shape[1])
         seq = on_disk.read(index, width) if on_disk is not None else np.asarray(table.features[index, :width])
-        mask = np.arange(width)[None, :] < table.lengths[index][:, None]
+        # 0/1, not bool: under a strategy Keras averages a first batch over the replicas, and bool has no sum
+        mask = (np.arange(width)[None, :] < table.lengths[index][:, None]).astype(np.int32)
         return seq, mask
 
     out_dtype = tf.int32 if ids_input else tf.float16
@@ -163,7 +175,7 @@ def sequence_dataset(table: FeatureTable, rows: np.ndarray, y, n_classes: int, b
         ds = ds.shuffle(len(rows), seed=shuffle_seed, reshuffle_each_iteration=True)
 
     def load(index, *labels):
-        seq, mask = tf.numpy_function(gather, [index], [out_dtype, tf.bool])
+        seq, mask = tf.numpy_function(gather, [index], [out_dtype, tf.int32])
         seq.set_shape([None, None] if ids_input else [None, None, table.features.shape[-1]])
         mask.set_shape([None, None])
         features = {"sequence": seq, "mask": mask}
@@ -176,7 +188,8 @@ def build_finetune_model(hp: dict, n_classes: int, backbone, first_trainable: in
     """Sequence in -> [frozen part already applied] -> trainable encoder layers -> masked mean ->
     classification head. With first_trainable == 0 the whole backbone runs on token ids.
     Returns (model, head): the head is a model of its own, so it can first train alone."""
-    mask = keras.Input((None,), dtype="bool", name="mask")
+    mask_input = keras.Input((None,), dtype="int32", name="mask")  # 1 for a token, 0 for padding
+    mask = keras.ops.cast(mask_input, "bool")
     if first_trainable == 0:
         sequence = keras.Input((None,), dtype="int32", name="sequence")
         outputs = backbone(backbone_inputs(backbone, sequence, mask))
@@ -195,7 +208,7 @@ def build_finetune_model(hp: dict, n_classes: int, backbone, first_trainable: in
     head_input = keras.Input((int(backbone.hidden_dim),), name="pooled")
     head = keras.Model(head_input, classification_head(layers.Dropout(hp["dropout"])(head_input), hp, n_classes),
                        name="head")
-    model = keras.Model({"sequence": sequence, "mask": mask}, head(pooled), name="text_encoder_classifier")
+    model = keras.Model({"sequence": sequence, "mask": mask_input}, head(pooled), name="text_encoder_classifier")
     return model, head
 
 
@@ -230,7 +243,8 @@ def warmup_cosine(hp: dict, steps_per_epoch: int):
 def train_finetune_fold(data: FoldData, hp: dict) -> FoldOutput:
     started = time.time()
     set_precision(hp["mixed_precision"])
-    backbone = load_backbone(hp["preset"], hp["cache_dir"])
+    with distribution_scope(hp["strategy"]):  # its layers go into the model: their variables must be mirrored
+        backbone = load_backbone(hp["preset"], hp["cache_dir"])
     depth = layer_count(backbone)
     first_trainable = max(0, depth - int(hp["trainable_layers"]))
     texts = np.concatenate([data.x_train, data.x_val, data.x_test])
@@ -257,8 +271,9 @@ def train_finetune_fold(data: FoldData, hp: dict) -> FoldOutput:
         class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
         # the schedule owns the learning rate: no ReduceLROnPlateau
         callbacks=standard_callbacks(data.fold_dir, hp, reduce_lr=False), verbose=data.verbose)
-    embed_head = keras.Model(head.inputs, head.get_layer(EMBEDDING_LAYER).output)
-    embed = keras.Model(model.inputs, embed_head(model.get_layer("mean_pool").output))
+    with distribution_scope(hp["strategy"]):  # predicts on every replica, as the model does
+        embed_head = keras.Model(head.inputs, head.get_layer(EMBEDDING_LAYER).output)
+        embed = keras.Model(model.inputs, embed_head(model.get_layer("mean_pool").output))
     out = {}
     for split in ("val", "test"):
         ds = sequence_dataset(table, rows[split], None, data.n_classes, 4 * batch)

@@ -16,6 +16,7 @@ from keras import layers
 
 from models.core.keras_fold import classification_head, train_keras_fold
 from models.core.registry import ModelSpec, register
+from models.core.run_options import GPU_OPTIONS
 from models.text.text_inputs import columns, is_two_inputs, text_dataset, text_inputs
 from models.text.word_vectors import word_embedding
 
@@ -45,6 +46,7 @@ DEFAULTS = {
     "epochs": 12,
     "patience": 3,
     "tensorboard": False,
+    **GPU_OPTIONS,
 }
 
 

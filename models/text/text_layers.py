@@ -1,4 +1,5 @@
-"""Small Keras layers the text models share: attention pooling and learnt position embeddings."""
+"""Small Keras layers the text models share: attention pooling, learnt position embeddings and
+non-empty token sequences."""
 from __future__ import annotations
 
 import keras
@@ -23,10 +24,12 @@ class AttentionPooling(layers.Layer):
         super().build(input_shape)
 
     def call(self, sequence, mask=None):
-        scores = self.score(self.score_hidden(sequence))[..., 0]  # (batch, steps)
+        # the softmax in float32: under mixed precision -1e9 is -inf in float16, and a fully padded
+        # text (an empty description) got NaN weights, then NaN probabilities
+        scores = ops.cast(self.score(self.score_hidden(sequence))[..., 0], "float32")  # (batch, steps)
         if mask is not None:
             scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
-        weights = ops.softmax(scores, axis=-1)
+        weights = ops.cast(ops.softmax(scores, axis=-1), sequence.dtype)
         return ops.sum(sequence * weights[..., None], axis=1)
 
     def compute_mask(self, inputs, mask=None):
@@ -37,6 +40,21 @@ class AttentionPooling(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="eshoppye")
+class KeepOneStep(layers.Layer):
+    """Token ids (0 = padding) in which every text keeps at least one step: an empty text (a title of
+    stop words only, once they are removed) gets the out-of-vocabulary id 1 in its first position.
+
+    With cuDNN, Keras' LSTM and GRU refuse a fully masked sequence: on a GPU the batch holding it
+    stops the fit with "You are passing a RNN mask that does not correspond to right-padded
+    sequences" (keras/src/backend/tensorflow/rnn.py asserts it)."""
+
+    def call(self, ids):
+        empty = ops.all(ops.equal(ids, 0), axis=1, keepdims=True)
+        first = ops.expand_dims(ops.equal(ops.arange(ops.shape(ids)[1]), 0), 0)
+        return ops.where(ops.logical_and(empty, first), ops.ones_like(ids), ids)
 
 
 @keras.saving.register_keras_serializable(package="eshoppye")

@@ -14,7 +14,8 @@ from keras import layers
 
 from models.core.keras_fold import classification_head, train_keras_fold
 from models.core.registry import ModelSpec, register
-from models.text.text_layers import AttentionPooling
+from models.core.run_options import GPU_OPTIONS
+from models.text.text_layers import AttentionPooling, KeepOneStep
 from models.text.word_vectors import word_embedding
 
 COMMON = {
@@ -38,6 +39,7 @@ COMMON = {
     "epochs": 12,
     "patience": 3,
     "tensorboard": True,
+    **GPU_OPTIONS,
 }
 
 
@@ -70,7 +72,10 @@ def encoder(kind: str, hp: dict):
 def build_sequence_model(kind: str, hp: dict, n_classes: int, x_train) -> keras.Model:
     text = keras.Input(shape=(1,), dtype="string", name="text")
     vectorizer = make_vectorizer(hp, x_train)
-    x = word_embedding(hp, vectorizer, mask_zero=kind != "conv1d")(vectorizer(text))
+    ids = vectorizer(text)
+    if kind != "conv1d":  # the RNNs mask the padding: no text may be all padding (cuDNN)
+        ids = KeepOneStep(name="keep_one_step")(ids)
+    x = word_embedding(hp, vectorizer, mask_zero=kind != "conv1d")(ids)
     x = encoder(kind, hp)(x)
     if hp.get("attention", False) and kind != "conv1d":
         x = AttentionPooling(name="attention_pooling")(x)

@@ -15,6 +15,7 @@ from keras import layers
 
 from models.core.keras_fold import classification_head, train_keras_fold
 from models.core.registry import ModelSpec, register
+from models.core.run_options import GPU_OPTIONS
 from models.text.text_cnn import adapted_vectorizer
 from models.text.text_inputs import columns, is_two_inputs, text_dataset, text_inputs
 from models.text.text_layers import AttentionPooling, PositionEmbedding
@@ -43,6 +44,7 @@ DEFAULTS = {
     "epochs": 15,
     "patience": 3,
     "tensorboard": False,
+    **GPU_OPTIONS,
 }
 
 

@@ -89,11 +89,11 @@ def test_encoder_outputs_are_cached_once_per_text_set(tiny_e5_preset, tmp_path):
     # states past a text's length are zero padding
     short = int(np.argmin(again.lengths))
     assert not np.any(again.features[short, again.lengths[short]:])
-    # the training batches read the rows by offset, trimmed to the batch's longest text: the same values
-    from models.text.pretrained_text import sequence_dataset
+    # the training batches read the rows by offset, trimmed to the batch's longest text rounded up: the same values
+    from models.text.pretrained_text import padded_width, sequence_dataset
 
     batch = next(iter(sequence_dataset(again, np.array([1, 0]), None, 2, batch_size=2)))
-    width = int(again.lengths.max())
+    width = padded_width(int(again.lengths.max()), 12)
     assert np.array_equal(batch["sequence"].numpy(), np.asarray(again.features[[1, 0], :width]))
     assert batch["mask"].numpy().sum(axis=1).tolist() == again.lengths[[1, 0]].tolist()
 

@@ -72,6 +72,11 @@ BACKBONES: dict[str, Backbone] = {
                                 _applications(apps.efficientnet, "EfficientNetB0"),
                                 ("block4a_expand_activation", "block5a_expand_activation",
                                  "block6a_expand_activation", "block7a_expand_activation")),
+    # Two modern backbones for a GPU; both rescale inside the model as EfficientNet does.
+    "convnext_tiny": Backbone("convnext_tiny", 224, 768, apps.convnext.preprocess_input,
+                              _applications(apps.convnext, "ConvNeXtTiny")),
+    "efficientnetv2_s": Backbone("efficientnetv2_s", 384, 1280, apps.efficientnet_v2.preprocess_input,
+                                 _applications(apps.efficientnet_v2, "EfficientNetV2S")),
 }
 
 

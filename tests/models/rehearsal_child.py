@@ -1,0 +1,57 @@
+"""Trains fold 0 of each model named in a JSON job under one GPU setting, in a process of its own
+(logical devices, the precision policy and XLA flags are process-wide), and writes what it saw.
+
+    python tests/models/rehearsal_child.py JOB.json RESULT.json
+
+JOB: {"data_dir", "run_dir", "models": [{"name", "model", "set": {...}}]}. The environment holds
+the setting: ESHOPPYE_GPU_REHEARSAL=1 and, for counting compilations, XLA_FLAGS (xla_compilations).
+RESULT: per model, the fold's probabilities checked (dtype, finite, rows summing to 1), the XLA
+compilations it caused, its seconds, or the error it raised."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import train  # noqa: E402
+from models.core.xla_compilations import compilations, dump_folder  # noqa: E402
+
+
+def check_fold(fold_dir: Path) -> dict:
+    out = {}
+    for split in ("val", "test"):
+        probs = np.load(fold_dir / f"{split}_probs.npy")
+        out[split] = {"dtype": str(probs.dtype), "finite": bool(np.isfinite(probs).all()),
+                      "max_sum_error": float(np.abs(probs.sum(axis=1) - 1).max()), "rows": len(probs)}
+    return out
+
+
+def main(job_path: str, result_path: str) -> None:
+    job = json.loads(Path(job_path).read_text())
+    dump = dump_folder()
+    results = {}
+    for step in job["models"]:
+        before = compilations(dump) if dump else None
+        started = time.time()
+        try:
+            train.train_folds(["--model", step["model"], "--name", step["name"], "--fold", "0", "--quiet",
+                               "--data-dir", job["data_dir"], "--run-dir", job["run_dir"],
+                               *[f"--set={k}={v}" for k, v in step["set"].items()]])
+            result = {"ok": True, **check_fold(Path(job["run_dir"]) / step["name"] / "fold0")}
+        except Exception:  # the parent reports every model's failure at once
+            result = {"ok": False, "error": traceback.format_exc()[-3000:]}
+        result["seconds"] = round(time.time() - started, 1)
+        if dump:
+            result["xla_compilations"] = compilations(dump) - before
+        results[step["name"]] = result
+        Path(result_path).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
