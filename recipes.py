@@ -50,8 +50,8 @@ def main(argv=None) -> dict:
         for name, recipe in RECIPES.items():
             models = ", ".join(s["name"] for s in recipe_steps(recipe))
             print(f"{name:12s} {recipe['description']}  [{models} -> stack-{recipe['stack']}]")
-        print(f"{'auto':12s} with --budget: the models above that fit in the time given (docs/real-size.md#a-run-"
-              f"that-fits-your-time)")
+        print(f"{'auto':12s} with --budget: the models above that fit in the time given "
+              f"(docs/real-size.md#a-run-that-fits-your-time)")
         return {}
     from challenge.errors import DataError
 
