@@ -6,8 +6,8 @@ from importlib import import_module
 # Each module registers its models on import; add a new module here and its models to models/catalogue.py.
 MODEL_MODULES = [
     "models.text.tfidf", "models.text.text_rnn",
-    "models.text.text_cnn", "models.text.text_transformer", "models.text.pretrained_text",
-    "models.image.image_cnn", "models.image.image_transfer",
+    "models.text.text_cnn", "models.text.text_transformer", "models.text.pretrained_text", "models.text.knn_text",
+    "models.image.image_cnn", "models.image.image_transfer", "models.image.knn_image",
 ]
 
 __all__ = ["REGISTRY", "FoldData", "ModelSpec", "get_model", "register", "resolve_hparams"]

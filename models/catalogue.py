@@ -31,6 +31,10 @@ CATALOGUE: dict[str, Entry] = {
     "e5_finetune": Entry("text", True, "multilingual-e5-small (offline), top encoder layers fine-tuned per fold "
                                        "on cached lower states"),
     "hub_text": Entry("text", True, "a keras-hub preset (downloaded) fine-tuned end to end per fold: internet + GPU"),
+    "knn_tfidf": Entry("text", True, "class votes of the k most similar training rows, cosine over the tfidf model's "
+                                     "TF-IDF matrix"),
+    "knn_e5": Entry("text", True, "class votes of the k most similar training rows, cosine over frozen e5 title + "
+                                  "description embeddings"),
     "cnn_small": Entry("image", True, "small CNN from scratch at the images' own resolution, augmentation inside "
                                       "the model"),
     "effnet_lite0": Entry("image", True, "EfficientNet-Lite0 (ImageNet weights offline) multi-level features + "
@@ -43,6 +47,8 @@ CATALOGUE: dict[str, Entry] = {
     "convnext_tiny": Entry("image", True, "keras.applications ConvNeXt-Tiny (ImageNet download) features + head"),
     "efficientnetv2_s": Entry("image", True, "keras.applications EfficientNetV2-S (ImageNet download) features + "
                                              "head, 384 px"),
+    "knn_image": Entry("image", True, "class votes of the k most similar training images, cosine over cached "
+                                      "EfficientNet-Lite0 features"),
 }
 
 

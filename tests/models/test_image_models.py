@@ -104,3 +104,15 @@ def test_head_standardises_features_with_training_statistics():
     assert np.allclose(scaled.mean(0), 0, atol=1e-3) and np.allclose(scaled.std(0), 1, atol=1e-2)
     plain = build_head({**DEFAULTS, "standardize": False, "head_units": [8]}, 3, 6, x_train)
     assert "standardize" not in [layer.name for layer in plain.layers]
+
+
+def test_knn_image_votes_over_the_cached_features(image_run):
+    root, common = image_run
+    features = root / "cache" / "features"
+    before = {p.name: p.stat().st_mtime_ns for p in features.glob("*.npy")}
+    train.main(["--model", "knn_image", "--fold", "all", "--set", "image_size=32", *common,
+                "--set", f"cache_dir={root / 'cache'}"])
+    assert {p.name: p.stat().st_mtime_ns for p in features.glob("*.npy")} == before  # effnet_lite0's features
+    store = RunDir(root / "run").model("knn_image")
+    assert store.oof().shape == (300, 6) and np.allclose(store.test().sum(1), 1, atol=1e-4)
+    assert store.metrics()["oof"]["accuracy"] > 0.4  # class-dependent shapes and colours; chance is 1/6
