@@ -155,6 +155,8 @@ def make_demo(out_dir: str | Path, n_train: int = 2000, n_test: int = 400, n_cla
     codes = list(VOCABULARY)[:n_classes]
     weights = WEIGHTS[:n_classes] / WEIGHTS[:n_classes].sum()
     sources = look_alikes(codes)
+    # Words a title may borrow; for folders with no complete pair (the tests' 4 or 6 classes) the same
+    # list as before the pairs existed, so those folders are unchanged byte for byte.
     all_words = [w for c in codes for w in dict.fromkeys(sources[c]["title"] + VOCABULARY[c].split())]
     n = n_train + n_test
     classes = rng.choice(n_classes, size=n, p=weights)
