@@ -16,7 +16,7 @@ PAGE_CONTENTS = """() => ({
       ? {what: e.alt || e.src.slice(0, 60), width: e.naturalWidth, height: e.naturalHeight}
       : {what: "svg", width: e.getBoundingClientRect().width, height: e.getBoundingClientRect().height}),
   tables: [...document.querySelectorAll("table")].map(t => ({
-      header: t.tHead ? t.tHead.innerText.slice(0, 60) : "", rows: [...t.tBodies].reduce((n, b) => n + b.rows.length, 0)})),
+      rows: [...t.tBodies].reduce((n, b) => n + b.rows.length, 0)})),
 })"""
 
 
