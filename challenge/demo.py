@@ -1,9 +1,18 @@
 """A small synthetic challenge folder, so the demo and the tests run with no download.
 
-Titles are French-looking, built from a vocabulary per class with shared and borrowed words;
-about 35% of descriptions are empty, the rest are HTML with entity-encoded accents; images are
-small JPEGs whose shape and colour depend on the class, with noise. Some labels are flipped so
-that no model scores a perfect 1.0.
+It is built like a real catalogue, where no one field tells every class:
+- most classes have words of their own in the title (a French-looking vocabulary per class, with
+  shared and borrowed words);
+- some pairs of classes are listed with the same words and only the photo tells them apart (a
+  dining table and a garden table are both "table chaise bois"): `IMAGE_TOLD`;
+- some pairs are listed with the same words and look alike, and only the description tells them
+  apart (a used and a new copy of a novel): `DESCRIPTION_TOLD`. About 35% of descriptions are empty,
+  as in the challenge, so these products are sometimes beyond any model;
+- images are small JPEGs whose shape and colour depend on the class, with noise, and a quarter of
+  them show nothing of their class (a bad photo); a few labels are wrong.
+So the title models, the description-reading models and the image model are each right where the
+others are not, and a stack of them beats every one. Descriptions are HTML with entity-encoded
+accents.
 
     python -m challenge.demo --out demo_data
 """
@@ -46,17 +55,33 @@ VOCABULARY = {
     2705: "livre neuf broché guide histoire récit biographie",
     2905: "jeu pc téléchargement dvd-rom logiciel windows steam",
 }
+# Pairs listed with the same words (title and description); each keeps its own photo.
+IMAGE_TOLD = {
+    (1140, 1180): "figurine statuette collection résine peinte socle personnage",
+    (1560, 2582): "table chaise banc fauteuil ensemble bois métal places",
+    (1920, 2060): "coussin décoratif rideau plaid motif tissu uni",
+}
+# Pairs listed with the same title words and shown alike; the description (VOCABULARY's words)
+# says which: "occasion, lecture" or "neuf, broché"; "import japonais" or "pc windows".
+DESCRIPTION_TOLD = {
+    (10, 2705): "livre roman tome auteur édition français",
+    (40, 2905): "jeu vidéo édition version complète collector",
+    (1160, 1281): "jeu cartes boîte extension set complet",
+}
 SHARED = "lot neuf pack taille couleur noir blanc rouge grand petit x2 30cm qualité".split()
 SHAPES = ("ellipse", "rectangle", "triangle", "cross", "ring", "bars")
 COLOURS = ((200, 30, 30), (30, 140, 40), (30, 60, 200), (220, 160, 0), (130, 40, 160))
 # Class frequencies loosely like the real challenge: a few large classes, a long tail.
 WEIGHTS = np.array([3, 2, 2, 1, 3, 4, 1, 4, 3, 5, 1, 3, 4, 5, 6, 1, 5, 2, 5, 5, 1, 5, 3, 12, 3, 3, 1],
                    dtype=float)
+OWN_WORD_IN_TITLE = 0.15  # how often a look-alike's title still carries one word of its own class
 
 
-def _title(rng, words, all_words) -> str:
+def _title(rng, words, all_words, own_words=()) -> str:
     chosen = list(rng.choice(words, size=rng.integers(2, 5), replace=False))
     chosen += list(rng.choice(SHARED, size=rng.integers(0, 3), replace=False))
+    if len(own_words) and rng.random() < OWN_WORD_IN_TITLE:
+        chosen.append(str(rng.choice(own_words)))
     if rng.random() < 0.3:
         chosen.append(str(rng.choice(all_words)))
     rng.shuffle(chosen)
@@ -102,6 +127,25 @@ def _image(rng, class_position: int, size: int) -> Image.Image:
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
 
+def look_alikes(codes: list[int]) -> dict[int, dict]:
+    """For each class of `codes`, where its text and photo come from: its title words, its
+    description words, the class whose photo it shows, and (for a look-alike) the words of its own
+    that its title sometimes carries. A look-alike pair counts only when both classes are present;
+    otherwise its class is listed with its own words, as every other class is."""
+    sources = {c: {"title": VOCABULARY[c].split(), "description": VOCABULARY[c].split(), "photo": c,
+                   "own_words": []} for c in codes}
+    for (first, second), words in IMAGE_TOLD.items():
+        if first in sources and second in sources:
+            for code in (first, second):
+                sources[code].update(title=words.split(), description=words.split(),
+                                     own_words=VOCABULARY[code].split())
+    for (first, second), words in DESCRIPTION_TOLD.items():
+        if first in sources and second in sources:
+            for code in (first, second):
+                sources[code].update(title=words.split(), photo=first, own_words=VOCABULARY[code].split())
+    return sources
+
+
 def make_demo(out_dir: str | Path, n_train: int = 2000, n_test: int = 400, n_classes: int = 27,
               image_size: int = 64, label_noise: float = 0.04, image_noise: float = 0.25,
               seed: int = 0) -> Path:
@@ -110,8 +154,10 @@ def make_demo(out_dir: str | Path, n_train: int = 2000, n_test: int = 400, n_cla
     out = Path(out_dir)
     codes = list(VOCABULARY)[:n_classes]
     weights = WEIGHTS[:n_classes] / WEIGHTS[:n_classes].sum()
-    vocab = {c: VOCABULARY[c].split() for c in codes}
-    all_words = [w for c in codes for w in vocab[c]]
+    sources = look_alikes(codes)
+    # Words a title may borrow; for folders with no complete pair (the tests' 4 or 6 classes) the same
+    # list as before the pairs existed, so those folders are unchanged byte for byte.
+    all_words = [w for c in codes for w in dict.fromkeys(sources[c]["title"] + VOCABULARY[c].split())]
     n = n_train + n_test
     classes = rng.choice(n_classes, size=n, p=weights)
     # Every class gets a handful of training rows so that 5-fold stratification works.
@@ -120,11 +166,11 @@ def make_demo(out_dir: str | Path, n_train: int = 2000, n_test: int = 400, n_cla
 
     rows, images = [], []
     for i, c in enumerate(classes):
-        code = codes[c]
-        drawn_as = rng.integers(n_classes) if rng.random() < image_noise else c
+        source = sources[codes[c]]
+        drawn_as = rng.integers(n_classes) if rng.random() < image_noise else codes.index(source["photo"])
         rows.append({
-            "designation": _title(rng, vocab[code], all_words),
-            "description": _description(rng, vocab[code]),
+            "designation": _title(rng, source["title"], all_words, source["own_words"]),
+            "description": _description(rng, source["description"]),
             "productid": int(1_000_000 + i * 7),
             "imageid": int(900_000_000 + i * 13),
         })
