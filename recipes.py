@@ -4,6 +4,7 @@
     python recipes.py --recipe demo --data-dir demo_data --run-dir runs/demo
     python recipes.py --list
     python recipes.py --budget 3h --data-dir rakuten --run-dir runs/rakuten [--plan-only]
+    python recipes.py --recipe demo --workers auto     (every model's folds at once on Ray: docs/parallel.md)
 
 A recipe is plain data (below): each entry trains `model` (stored as `name`) with hyperparameter
 overrides, then `python -m ensemble` stacks the entries named in `stack_models` with `stack`, and
@@ -19,6 +20,7 @@ import argparse
 import time
 
 from challenge.cli import add_data_dir, add_run_dir, add_verbose, friendly_errors
+from parallel.options import add_parallel_args, parallel_requested
 
 # name -> {"models": [{"name", "model", "set": {...}}], "stack": method, "description": str}
 RECIPES: dict[str, dict] = {
@@ -121,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n-folds", type=int, help="folds of a new run directory (default 5); an existing run "
                                                      "keeps its own")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines (--budget: none unless --verbose)")
+    add_parallel_args(parser)
     add_verbose(parser)
     return parser
 
@@ -150,18 +153,30 @@ def main(argv=None) -> dict:
 
     recipe = RECIPES[args.recipe]
     minutes = {}
-    common = common_train_args(args)
-    for step in recipe_steps(recipe):
+    commands = [step_train_args(args, step) for step in recipe_steps(recipe)]
+    if parallel_requested(args):
+        from parallel.steps_on_ray import train_steps_on_ray
+
         started = time.time()
-        overrides = [f"--set={k}={v}" for k, v in step["set"].items()]
-        train.main(["--model", step["model"], "--name", step["name"], "--fold", "all", *common, *overrides,
-                    *(["--quiet"] if args.quiet else [])])
-        minutes[step["name"]] = (time.time() - started) / 60
+        train_steps_on_ray(commands, args.workers, args.cluster, quiet=args.quiet)
+        minutes["folds on Ray"] = (time.time() - started) / 60
+    else:
+        for step, command in zip(recipe_steps(recipe), commands):
+            started = time.time()
+            train.main(command)
+            minutes[step["name"]] = (time.time() - started) / 60
     started = time.time()
     out = stack_and_submit(args.run_dir, recipe["stack"], [s["name"] for s in recipe_steps(recipe)])
     minutes[f"stack-{recipe['stack']}"] = (time.time() - started) / 60
     print("\nminutes per step: " + ", ".join(f"{k} {v:.1f}" for k, v in minutes.items()))
     return minutes
+
+
+def step_train_args(args, step: dict) -> list[str]:
+    """train.py's arguments for every fold of one step of a named recipe."""
+    overrides = [f"--set={k}={v}" for k, v in step["set"].items()]
+    return ["--model", step["model"], "--name", step["name"], "--fold", "all", *common_train_args(args), *overrides,
+            *(["--quiet"] if args.quiet else [])]
 
 
 def common_train_args(args) -> list[str]:

@@ -3,6 +3,7 @@
 
     python train.py --model bilstm --fold 0
     python train.py --model tfidf --fold all --data-dir /data/rakuten --run-dir runs/rakuten
+    python train.py --model tfidf --fold all --workers 2    (folds in parallel on Ray: docs/parallel.md)
 
 Each fold writes its validation and test probabilities under RUN_DIR/MODEL/fold<k>/; when every
 fold of the run is finished, RUN_DIR/MODEL/oof.npy, test.npy and metrics.json are assembled.
@@ -18,6 +19,7 @@ from pathlib import Path
 from challenge.cli import add_data_dir, add_run_dir, add_verbose, friendly_errors, load_data
 from challenge.errors import DataError
 from models.catalogue import check_model_name
+from parallel.options import add_parallel_args, parallel_requested
 
 
 def parse_folds(text: str, n_folds: int) -> list[int]:
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exclude", metavar="FILE.csv", help="leave these training rows (first column: "
                                                               "product index) out of every fold's training")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    add_parallel_args(parser)
     add_verbose(parser)
     return parser
 
@@ -102,6 +105,16 @@ def train_folds(argv=None) -> tuple[str, list[dict], dict | None]:
     """What main does but its closing table: the stored model name, the requested folds' summaries
     and, once every fold is finished, the metrics (recipes.py --budget prints one table a step)."""
     args = build_parser().parse_args(argv)
+    if parallel_requested(args):
+        check_model_name(args.model)
+        from parallel.train_on_ray import train_on_ray
+
+        return train_on_ray([args], args.workers, args.cluster, quiet=args.quiet)[0]
+    return train_parsed(args)
+
+
+def train_parsed(args: argparse.Namespace) -> tuple[str, list[dict], dict | None]:
+    """train_folds on parsed arguments, in this process (a Ray fold task runs this too)."""
     check_model_name(args.model)  # a typo is refused before TensorFlow is imported
     from folds.store import RunDir
     from models import get_model, resolve_hparams
