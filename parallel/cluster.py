@@ -25,7 +25,8 @@ def ray_cluster(workers: int | None, address: str | None):
         ray.init(address=address, logging_level=logging.WARNING)
     else:
         machine = this_machine()
-        ray.init(num_cpus=max(machine.cores, workers or 0), num_gpus=len(machine.gpus), include_dashboard=False,
+        # "local": a new Ray of its own, even where `ray start` left one running on this machine
+        ray.init(address="local", num_cpus=max(machine.cores, workers or 0), num_gpus=len(machine.gpus), include_dashboard=False,
                  object_store_memory=OBJECT_STORE_BYTES, logging_level=logging.WARNING)
     try:
         yield cluster_size(ray.nodes())
