@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --budget: plan from the reference machine's figures, without probing this one")
     parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
                         help="with --budget: plan for the CPU or the GPU settings (default: a GPU if one is visible)")
+    parser.add_argument("--machine", metavar="gpus=N,cpus=N",
+                        help="with --budget --plan-only: plan on paper for another machine, its folds packed into "
+                             "parallel lanes as --workers would run them (e.g. gpus=2,cpus=4)")
     parser.add_argument("--list", action="store_true", help="list the recipes and exit")
     add_data_dir(parser)
     add_run_dir(parser)

@@ -42,9 +42,13 @@ def uses_gpu(model: str, cluster: ClusterSize) -> bool:
 def fold_resources(model: str, cluster: ClusterSize, workers: int | None, n_folds: int) -> FoldResources:
     """The CPUs and GPU a fold of `model` asks for; `workers` None is --workers auto."""
     if uses_gpu(model, cluster):
-        # half the cores feed the GPUs, the other half are left to the CPU models' folds
-        return FoldResources(num_cpus=_fit(cluster.cpus // (2 * cluster.gpus), cluster), num_gpus=1)
+        return FoldResources(num_cpus=gpu_fold_cpus(cluster), num_gpus=1)
     return FoldResources(num_cpus=_fit(cluster.cpus // (workers or n_folds), cluster), num_gpus=0)
+
+
+def gpu_fold_cpus(cluster: ClusterSize) -> int:
+    """Half the cores feed the GPUs' input pipelines; the other half are left to the CPU models' folds."""
+    return _fit(cluster.cpus // (2 * cluster.gpus), cluster)
 
 
 def _fit(cpus: int, cluster: ClusterSize) -> int:
