@@ -4,7 +4,7 @@ planner and the tests read it without Ray.
 A Keras model's fold takes a GPU where the cluster has one (one fold per GPU; TensorFlow would
 otherwise claim every GPU's memory) and a share of the cores for its input pipeline; a scikit-learn
 model's fold (tfidf) takes cores only. Without GPUs every fold takes cores: `--workers N` gives each
-of N folds at once an equal share, `auto` spreads one model's folds over every core."""
+of N folds at once an equal share, `auto` spreads one model's folds over the cores the GPUs leave."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,7 +43,10 @@ def fold_resources(model: str, cluster: ClusterSize, workers: int | None, n_fold
     """The CPUs and GPU a fold of `model` asks for; `workers` None is --workers auto."""
     if uses_gpu(model, cluster):
         return FoldResources(num_cpus=gpu_fold_cpus(cluster), num_gpus=1)
-    return FoldResources(num_cpus=_fit(cluster.cpus // (workers or n_folds), cluster), num_gpus=0)
+    if workers:
+        return FoldResources(num_cpus=_fit(cluster.cpus // workers, cluster), num_gpus=0)
+    left = cluster.cpus - (cluster.gpus * gpu_fold_cpus(cluster) if cluster.gpus else 0)  # the cores no GPU uses
+    return FoldResources(num_cpus=_fit(left // n_folds, cluster), num_gpus=0)
 
 
 def gpu_fold_cpus(cluster: ClusterSize) -> int:

@@ -112,23 +112,30 @@ def pack_lanes(plan: Plan, machine: MachineShape, workers: int | None = None) ->
 def make_lane_plan(costs, budget_s: float, machine: MachineShape, workers: int | None = None,
                    **plan_options) -> LanePlan:
     """The largest sequential plan (make_plan) whose folds, packed into this machine's lanes, end
-    within `budget_s`: a bisection on the budget given to make_plan, between the real budget (lanes
-    are never slower than one after another) and that budget times the number of lanes."""
+    within `budget_s`: a bisection on the budget given to make_plan, from a quarter of the real budget
+    (a fold on fewer cores than the reference's is slower) to that budget times the lanes."""
 
     def packed(sequential_budget: float) -> LanePlan:
         plan = make_plan(costs, sequential_budget, **plan_options)
         plan.budget_s = budget_s
         return LanePlan(plan, machine, pack_lanes(plan, machine, workers))
 
-    best = packed(budget_s)  # refuses a budget that cannot hold the plan's first step
-    low, high = budget_s, budget_s * max(2, machine.gpus + machine.cpus)
-    for _ in range(20):
+    best, low, high = None, budget_s / 4, budget_s * max(2, machine.gpus + machine.cpus)
+    for _ in range(24):
         middle = (low + high) / 2
-        candidate = packed(middle)
+        try:
+            candidate = packed(middle)
+        except DataError:  # too small for the plan's first step: more
+            low = middle
+            continue
         if candidate.total_s <= budget_s:
             best, low = candidate, middle
         else:
             high = middle
+    if best is None:
+        make_plan(costs, budget_s, **plan_options)  # its own refusal: the first step's time or memory
+        raise DataError(f"A budget of {format_minutes(budget_s)} min is too small on {machine.describe()}: even "
+                        f"the plan's first step, its folds side by side, takes longer.")
     return best
 
 

@@ -35,7 +35,7 @@ def run_plan_on_ray(plan: Plan, args, is_complete: Callable[[Step], bool],
     fold_seconds = {name: sum(s.get("seconds", 0.0) for s in summaries) for name, summaries, _ in trained}
     results = [StepResult(step.name, step.estimate.seconds, elapsed_s=fold_seconds.get(step.name, 0.0),
                           folds_trained=list(step.folds_left), complete=is_complete(step),
-                          note="took: its folds' own times, side by side with the other steps'")
+                          note="on Ray: took = its folds' times summed")
                for step in plan.steps]
     stacked = [r.name for r in results if r.complete]
     if not stacked:

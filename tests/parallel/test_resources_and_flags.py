@@ -22,7 +22,7 @@ def test_a_keras_fold_takes_a_gpu_and_tfidf_takes_cores():
     assert fold_resources("tfidf", t4_box, None, 5) == FoldResources(num_cpus=1, num_gpus=0)
     workstation = ClusterSize(cpus=32, gpus=4, largest_node_cpus=32)
     assert fold_resources("e5_finetune", workstation, None, 5).num_cpus == 4  # half the cores feed 4 GPUs
-    assert fold_resources("tfidf", workstation, None, 5).num_cpus == 6  # auto: one model's 5 folds share 32
+    assert fold_resources("tfidf", workstation, None, 5).num_cpus == 3  # auto: 5 folds share the 16 cores left
     assert fold_resources("tfidf", workstation, 2, 5).num_cpus == 16
 
 
