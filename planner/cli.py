@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from planner.costs import CostModel, DataSize, load_reference
-from planner.lanes import LanePlan, format_lanes, lane_machine, make_lane_plan, pack_lanes
+from planner.lanes import LanePlan, format_lane_plan, lane_machine, make_lane_plan, pack_lanes
 from planner.machine import this_machine
 from planner.plan import (CPU_CANDIDATES, GPU_CANDIDATES, STACK_METHOD, Plan, candidate_step, format_minutes,
                           format_plan, make_plan, parse_budget, recipe_entry)
@@ -148,13 +148,14 @@ def run_budget(args, stack_and_submit) -> dict:
     """Plan, print, and (unless --plan-only) run; `stack_and_submit(run_dir, method, names)` is the
     recipes' own last step, so a budget run submits by the same rule as a named recipe."""
     plan, header = build_plan(args)
-    print(format_plan(plan, header), flush=True)
     lanes_for = lane_machine(args)
-    if lanes_for is not None:
+    if lanes_for is None:
+        print(format_plan(plan, header), flush=True)
+    else:
         from parallel.options import parse_workers
 
         lanes = LanePlan(plan, lanes_for, pack_lanes(plan, lanes_for, parse_workers(args.workers)))
-        print(format_lanes(lanes), flush=True)
+        print(format_lane_plan(format_plan(plan, header), lanes), flush=True)
     record = {"budget": args.budget, "budget_s": plan.budget_s, "device": plan.device,
               "steps": [{"name": s.name, "model": s.model, "settings": s.settings, "estimate_s": s.estimate.seconds,
                          "basis": s.estimate.basis, "folds_left": s.folds_left} for s in plan.steps],

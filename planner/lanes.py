@@ -139,8 +139,15 @@ def make_lane_plan(costs, budget_s: float, machine: MachineShape, workers: int |
     return best
 
 
+def format_lane_plan(plan_table: str, lane_plan: LanePlan) -> str:
+    """The plan's table (planner/plan.py, format_plan) and its lanes below it: the table's total, one
+    step after another, becomes the lanes' total's last words."""
+    kept = [line for line in plan_table.splitlines() if not line.startswith("total: about")]
+    return "\n".join([*kept, format_lanes(lane_plan)])
+
+
 def format_lanes(lane_plan: LanePlan) -> str:
-    """The lanes under the plan's table: each lane's folds in order, and the time the run takes."""
+    """Each lane's folds in order, and the time the run takes: its longest lane."""
     plan = lane_plan.plan
     width = max(len(lane.name) for lane in lane_plan.lanes) if lane_plan.lanes else 4
     lines = [f"lanes on {lane_plan.machine.describe()} (folds as Ray tasks, --workers; docs/parallel.md):"]

@@ -58,6 +58,7 @@ def test_plan_only_for_a_described_machine_prints_its_lanes(demo_dir, tmp_path, 
     out = capsys.readouterr().out
     assert "on a described machine (2 GPU + 4 CPU cores), planned for the GPU" in out
     assert "lanes on 2 GPU + 4 CPU cores" in out and "GPU 2" in out and "longest lane" in out
+    assert out.count("total: about") == 1  # the lanes' total, not the sum of the steps too
     assert record["lanes"]["total_s"] < record["budget_s"]
     with pytest.raises(SystemExit):  # a described machine is for --plan-only
         recipes.main([a for a in args if a != "--plan-only"])
