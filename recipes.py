@@ -158,10 +158,9 @@ def main(argv=None) -> dict:
     minutes = {}
     commands = [step_train_args(args, step) for step in recipe_steps(recipe)]
     if parallel_requested(args):
-        from parallel.steps_on_ray import train_steps_on_ray
-
         started = time.time()
-        train_steps_on_ray(commands, args.workers, args.cluster, quiet=args.quiet)
+        for name, summaries, metrics in train.train_many_on_ray(commands, args.workers, args.cluster, quiet=args.quiet):
+            train.print_table(name, summaries, metrics)
         minutes["folds on Ray"] = (time.time() - started) / 60
     else:
         for step, command in zip(recipe_steps(recipe), commands):

@@ -106,11 +106,22 @@ def train_folds(argv=None) -> tuple[str, list[dict], dict | None]:
     and, once every fold is finished, the metrics (recipes.py --budget prints one table a step)."""
     args = build_parser().parse_args(argv)
     if parallel_requested(args):
-        check_model_name(args.model)
-        from parallel.train_on_ray import train_on_ray
-
-        return train_on_ray([args], args.workers, args.cluster, quiet=args.quiet)[0]
+        return train_many_on_ray([args], args.workers, args.cluster, quiet=args.quiet)[0]
     return train_parsed(args)
+
+
+def train_many_on_ray(commands: list, workers: str | None, cluster: str | None,
+                      quiet: bool = False) -> list[tuple[str, list[dict], dict | None]]:
+    """Several train.py commands (argument lists or parsed) at once on Ray, each fold a task
+    (parallel/): returns each one's (name, fold summaries, metrics). recipes.py runs its steps so."""
+    import train as this_module  # the tasks call train_parsed by its module's name, never as __main__'s
+    from parallel.train_on_ray import train_on_ray
+
+    parsed = [build_parser().parse_args(c) if isinstance(c, list) else c for c in commands]
+    for command in parsed:
+        check_model_name(command.model)  # a typo is refused before Ray starts
+    return train_on_ray(parsed, workers, cluster, train_one=this_module.train_parsed,
+                        parse_folds=this_module.parse_folds, quiet=quiet)
 
 
 def train_parsed(args: argparse.Namespace) -> tuple[str, list[dict], dict | None]:

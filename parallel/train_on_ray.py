@@ -1,6 +1,7 @@
 """The folds of one or more `train.py` commands as Ray tasks, then each model assembled.
 
-Every requested (model, fold) is one task (fold_task.py) that runs `train.py --fold k` in a worker,
+Every requested (model, fold) is one task (fold_task.py) that runs the command's own one-fold
+function (`train.py --fold k`, handed in as `train_one`: nothing here imports a command) in a worker,
 so it writes its fold folder exactly as a plain process would (done.json last, the run's lock) and a
 run may mix Ray, plain processes and resuming. The run directory is prepared here first (folds.csv
 once, before any task starts); when every task has ended, oof.npy, test.npy and metrics.json are
@@ -13,6 +14,7 @@ import argparse
 import copy
 import time
 from pathlib import Path
+from typing import Callable
 
 from challenge.errors import DataError
 from parallel.cluster import ray_cluster
@@ -39,12 +41,11 @@ def one_fold(command: argparse.Namespace, k: int) -> argparse.Namespace:
     return task
 
 
-def prepare_runs(commands: list[argparse.Namespace]) -> list[list[int]]:
+def prepare_runs(commands: list[argparse.Namespace], parse_folds: Callable[[str, int], list[int]]) -> list[list[int]]:
     """Each command's requested folds; each run directory prepared once (its folds.csv written
     before any task could race to write it)."""
     from challenge.cli import load_data
     from folds.store import RunDir
-    from train import parse_folds
 
     prepared, folds = {}, []
     for command in commands:
@@ -58,9 +59,11 @@ def prepare_runs(commands: list[argparse.Namespace]) -> list[list[int]]:
 
 
 def train_on_ray(commands: list[argparse.Namespace], workers: str | None, address: str | None,
+                 train_one: Callable, parse_folds: Callable[[str, int], list[int]],
                  quiet: bool = False) -> list[tuple[str, list[dict], dict | None]]:
-    """Train every requested fold of `commands` (train.py's parsed arguments) on Ray; return each
-    command's (stored name, fold summaries, metrics or None) as train.train_parsed does."""
+    """Train every requested fold of `commands` (train.py's parsed arguments) on Ray, each by
+    `train_one(arguments of one fold)`; `parse_folds(--fold, folds of the run)` reads their --fold.
+    Returns each command's (stored name, fold summaries, metrics or None), as train_one does."""
     import ray
     from tqdm.auto import tqdm
 
@@ -68,7 +71,7 @@ def train_on_ray(commands: list[argparse.Namespace], workers: str | None, addres
 
     n_workers = parse_workers(workers)
     commands = [on_shared_paths(command) for command in commands]
-    folds = prepare_runs(commands)
+    folds = prepare_runs(commands, parse_folds)
     started = time.time()
     with ray_cluster(n_workers, address) as cluster:
         pending = {}
@@ -78,7 +81,7 @@ def train_on_ray(commands: list[argparse.Namespace], workers: str | None, addres
             asks[stored_name(command)] = need.describe()
             for k in requested:
                 options = task_options(need, f"{stored_name(command)} fold {k}")
-                ref = fold_task(need).options(**options).remote(one_fold(command, k))
+                ref = fold_task(need).options(**options).remote(train_one, one_fold(command, k))
                 pending[ref] = (stored_name(command), k)
         print(f"Ray ({cluster.describe()}): {len(pending)} fold tasks; each fold asks "
               + ", ".join(f"{name} {ask}" for name, ask in asks.items()), flush=True)

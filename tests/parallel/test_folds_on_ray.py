@@ -100,21 +100,31 @@ def test_a_worker_killed_mid_fold_is_retried_and_resumes(demo_dir, tmp_path):
     assert oof.shape == (300, 6) and np.allclose(oof.sum(1), 1, atol=1e-3)
 
 
-def test_a_head_and_a_worker_node_run_a_recipe(tiny_recipe, demo_dir, tmp_path, capsys, monkeypatch):
+def test_a_head_and_a_worker_node_run_a_recipe(demo_dir, tmp_path, monkeypatch):
     """A two-node Ray cluster on this machine (`ray start --head`, `ray start --address`), one CPU each;
     the recipe joins it with --cluster and trains its four folds on both nodes. Every node and the
-    driver are given the cluster's token, as docs/parallel.md tells for two machines."""
+    driver are given the cluster's token, as docs/parallel.md tells for two machines; the driver is a
+    process of its own, as a user's would be (a process that ran Ray before keeps the token it read)."""
     monkeypatch.setenv("RAY_AUTH_MODE", "token")
     monkeypatch.setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))  # this test's own cluster, never a user's
     port = free_port()
     head_args = ["--head", f"--port={port}", "--num-cpus=1", "--include-dashboard=false",
                  f"--dashboard-port={free_port()}", *node_ports()]
+    argv = ["--recipe", "tiny", "--data-dir", str(demo_dir), "--run-dir", str(tmp_path / "run"), "--n-folds", "2",
+            "--quiet"]
     with ray_node(head_args, tmp_path / "head.log", r"ray start --address='([^']+)'") as found:
         address = found.group(1)
         worker_args = [f"--address={address}", "--num-cpus=1", *node_ports()]
         with ray_node(worker_args, tmp_path / "worker.log", r"Ray runtime started"):
-            run_recipe(tiny_recipe, demo_dir, tmp_path / "run", "--cluster", address)
-    out = capsys.readouterr().out
+            script = (f"import recipes; recipes.RECIPES['tiny'] = {TINY!r}; "
+                      f"recipes.main({[*argv, '--cluster', address]!r})")
+            driver = subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            try:
+                out = driver.communicate(timeout=600)[0]
+            finally:
+                end_session(driver)
+    assert driver.returncode == 0, out[-3000:]
     assert "Ray (2 CPU): 4 fold tasks" in out
     run = RunDir(tmp_path / "run")
     assert run.model("stack-lgbm").oof().shape == (300, 6)
