@@ -179,7 +179,9 @@ def run_budget(args, stack_and_submit) -> dict:
 
     Path(args.run_dir).mkdir(parents=True, exist_ok=True)
     save_json(Path(args.run_dir) / "plan.json", {**record, "started": time.strftime("%Y-%m-%d %H:%M:%S")})
-    finish = lambda names: stack_and_submit(args.run_dir, STACK_METHOD, names)  # noqa: E731
+    def finish(names: list[str]):
+        return stack_and_submit(args.run_dir, STACK_METHOD, names)
+
     if lanes_for is not None:
         from planner.run_on_ray import run_plan_on_ray
 
