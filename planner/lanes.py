@@ -141,8 +141,10 @@ def make_lane_plan(costs, budget_s: float, machine: MachineShape, workers: int |
 
 def format_lane_plan(plan_table: str, lane_plan: LanePlan) -> str:
     """The plan's table (planner/plan.py, format_plan) and its lanes below it: the table's total, one
-    step after another, becomes the lanes' total's last words."""
-    kept = [line for line in plan_table.splitlines() if not line.startswith("total: about")]
+    step after another, becomes the lanes' total's last words, and its unused time the lanes' own."""
+    unused = f"unused: {format_minutes(lane_plan.plan.budget_s - lane_plan.total_s)} min;"
+    kept = [unused + line.split(";", 1)[1] if line.startswith("unused: ") else line
+            for line in plan_table.splitlines() if not line.startswith("total: about")]
     return "\n".join([*kept, format_lanes(lane_plan)])
 
 
