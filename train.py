@@ -16,33 +16,11 @@ import json
 import sys
 from pathlib import Path
 
-from challenge.cli import add_data_dir, add_run_dir, add_verbose, friendly_errors, load_data
+from challenge.cli import add_data_dir, add_run_dir, add_verbose, friendly_errors, parse_overrides
 from challenge.errors import DataError
 from models.catalogue import check_model_name
 from parallel.options import add_parallel_args, parallel_requested
-
-
-def parse_folds(text: str, n_folds: int) -> list[int]:
-    if text == "all":
-        return list(range(n_folds))
-    try:
-        folds = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise DataError(f"--fold {text!r}: give a fold number (0..{n_folds - 1}), a list like 0,2, or 'all'.")
-    bad = [k for k in folds if not 0 <= k < n_folds]
-    if bad:
-        raise DataError(f"--fold {text!r}: folds {bad} do not exist; this run has folds 0..{n_folds - 1}.")
-    return folds
-
-
-def parse_overrides(pairs: list[str]) -> dict:
-    overrides = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise DataError(f"--set {pair!r}: write key=value, e.g. --set units=128.")
-        key, value = pair.split("=", 1)
-        overrides[key.strip()] = value.strip()
-    return overrides
+from recipebook.training import print_table, train_model
 
 
 def read_hparams_file(path: str) -> dict:
@@ -52,17 +30,6 @@ def read_hparams_file(path: str) -> dict:
     except (OSError, json.JSONDecodeError) as err:
         raise DataError(f"--hparams {path}: cannot read it as JSON ({err}).") from err
     return payload.get("hparams", payload) if isinstance(payload, dict) else {}
-
-
-def read_exclude_file(path: str):
-    import pandas as pd
-
-    try:
-        frame = pd.read_csv(path, index_col=0)
-    except (OSError, pd.errors.ParserError) as err:
-        raise DataError(f"--exclude {path}: cannot read it as CSV ({err}). It lists product indices "
-                        f"in its first column, as `python -m ensemble --method noise` writes.") from err
-    return frame.index
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,76 +63,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 @friendly_errors
 def main(argv=None) -> dict | None:
-    name, summaries, metrics = train_folds(argv)
-    print_table(name, summaries, metrics)
-    return metrics
-
-
-def train_folds(argv=None) -> tuple[str, list[dict], dict | None]:
-    """What main does but its closing table: the stored model name, the requested folds' summaries
-    and, once every fold is finished, the metrics (recipes.py --budget prints one table a step)."""
+    """Train, print the folds' table; returns the out-of-fold metrics once every fold is finished."""
     args = build_parser().parse_args(argv)
-    if parallel_requested(args):
-        return train_many_on_ray([args], args.workers, args.cluster, quiet=args.quiet)[0]
-    return train_parsed(args)
-
-
-def train_many_on_ray(commands: list, workers: str | None, cluster: str | None,
-                      quiet: bool = False) -> list[tuple[str, list[dict], dict | None]]:
-    """Several train.py commands (argument lists or parsed) at once on Ray, each fold a task
-    (parallel/): returns each one's (name, fold summaries, metrics). recipes.py runs its steps so."""
-    import train as this_module  # the tasks call train_parsed by its module's name, never as __main__'s
-    from parallel.train_on_ray import train_on_ray
-
-    parsed = [build_parser().parse_args(c) if isinstance(c, list) else c for c in commands]
-    for command in parsed:
-        check_model_name(command.model)  # a typo is refused before Ray starts
-    return train_on_ray(parsed, workers, cluster, train_one=this_module.train_parsed,
-                        parse_folds=this_module.parse_folds, quiet=quiet)
-
-
-def train_parsed(args: argparse.Namespace) -> tuple[str, list[dict], dict | None]:
-    """train_folds on parsed arguments, in this process (a Ray fold task runs this too)."""
     check_model_name(args.model)  # a typo is refused before TensorFlow is imported
-    from folds.store import RunDir
-    from models import get_model, resolve_hparams
-    from models.core.cross_validate import cross_validate
-
-    spec = get_model(args.model)
     overrides = read_hparams_file(args.hparams) if args.hparams else {}
     overrides.update(parse_overrides(args.set))
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
-    hp = resolve_hparams(spec, overrides)
+    job = dict(model=args.model, data_dir=args.data_dir, run_dir=args.run_dir, folds=args.fold, name=args.name,
+               seed=args.seed, n_folds=args.n_folds, overrides=overrides, exclude_file=args.exclude, quiet=args.quiet)
+    if parallel_requested(args):  # each fold a Ray task (docs/parallel.md)
+        from parallel.train_on_ray import train_on_ray
 
-    data = load_data(args.data_dir)
-    run = RunDir(args.run_dir)
-    run.prepare(data, n_folds=args.n_folds, seed=args.seed)
-    folds_to_run = parse_folds(args.fold, int(run.folds().max()) + 1)
-    exclude = read_exclude_file(args.exclude) if args.exclude else None
-    if exclude is not None and len(unknown := exclude.difference(data.train.index)):
-        raise DataError(f"--exclude {args.exclude}: {len(unknown)} of its {len(exclude)} indices are not "
-                        f"training rows of {args.data_dir} (first: {unknown[:5].tolist()}). Was it made for "
-                        f"another dataset? Its first column must hold X_train's product indices.")
-    summaries, metrics = cross_validate(data, run, spec, hp, folds_to_run, name=args.name, seed=args.seed,
-                                        verbose=0 if args.quiet else 2, exclude=exclude)
-    return args.name or spec.name, summaries, metrics
-
-
-def print_table(name: str, summaries: list[dict], metrics: dict | None) -> None:
-    import pandas as pd
-
-    table = pd.DataFrame(summaries)[["fold", "weighted_f1", "macro_f1", "accuracy", "seconds"]]
-    print(f"\n{name}: fold scores")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    if metrics:
-        oof = metrics["oof"]
-        print(f"{name} out-of-fold: weighted F1 {oof['weighted_f1']:.4f}, macro F1 {oof['macro_f1']:.4f}, "
-              f"accuracy {oof['accuracy']:.4f}")
+        name, summaries, metrics = train_on_ray([job], args.workers, args.cluster, quiet=args.quiet)[0]
     else:
-        print(f"{name}: some folds are still to train; oof.npy is assembled when all are finished.")
+        name, summaries, metrics = train_model(**job)
+    print_table(name, summaries, metrics)
+    return metrics
 
 
 if __name__ == "__main__":

@@ -23,10 +23,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from challenge.cli import add_data_dir, add_run_dir, add_verbose, friendly_errors, load_data
+from challenge.cli import add_data_dir, add_run_dir, add_verbose, friendly_errors, load_data, parse_overrides
 from challenge.errors import DataError
 from models.catalogue import check_model_name
-from train import parse_folds, parse_overrides
+from recipebook.training import parse_folds
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -51,6 +51,10 @@ STEPS = ("data", "folds", "clean_text", "tfidf", "text_cnn", "effnet_lite0", "e5
 # which recipe's settings each trained step times: the night recipe's models, the text recipe's transformers
 STEP_RECIPE = {"tfidf": "night", "text_cnn": "night", "effnet_lite0": "night", "e5": "text", "e5_finetune": "text"}
 DEFAULT_STEPS = ("data", "folds", "clean_text", "tfidf", "text_cnn", "stack", "submit", "stack_synthetic")
+# The steps run in ROOT, and their commands are logged (a timer's log is committed): the interpreter and
+# this script as a user types them there, not as this machine's absolute paths.
+PYTHON = os.path.relpath(sys.executable, ROOT) if Path(sys.executable).is_relative_to(ROOT) else sys.executable
+SCRIPT = Path(__file__).resolve().relative_to(ROOT).as_posix()
 
 
 def measured(argv: list[str], log) -> dict:
@@ -81,8 +85,8 @@ def slug(label: str) -> str:
 
 def step_commands(step: str, args) -> list[tuple[str, list[str], str]]:
     """(label, argv, note) for each process of a step."""
-    py, common = sys.executable, ["--data-dir", args.data_dir, "--run-dir", args.run_dir]
-    inline = [py, __file__, *common, "--train", str(args.train), "--test", str(args.test),
+    py, common = PYTHON, ["--data-dir", args.data_dir, "--run-dir", args.run_dir]
+    inline = [py, SCRIPT, *common, "--train", str(args.train), "--test", str(args.test),
               "--images", str(args.images), "--synthetic-models", str(args.synthetic_models),
               "--image-size", str(args.image_size), "--inline"]
     folds = range(5) if args.folds == "all" else [int(k) for k in args.folds.split(",")]
@@ -142,8 +146,8 @@ def run_inline(step: str, args) -> None:
 
 
 def recipe_settings(recipe: str, model: str) -> dict:
-    """The settings `recipe` (recipes.py) gives `model`, so the steps time what the recipe runs."""
-    from recipes import RECIPES
+    """The settings `recipe` (recipebook/recipes.py) gives `model`, so the steps time what the recipe runs."""
+    from recipebook.recipes import RECIPES
 
     return next((step.get("set", {}) for step in RECIPES[recipe]["models"] if step["model"] == model), {})
 

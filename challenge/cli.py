@@ -9,6 +9,7 @@ import sys
 
 from challenge.quiet import VERBOSE_ENV, set_verbose
 from challenge.quiet import install as install_quiet_tensorflow
+from challenge.warning_lines import install as install_one_line_warnings
 
 DEFAULT_DATA_DIR = "demo_data"
 DEFAULT_RUN_DIR = "runs/default"
@@ -24,6 +25,19 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
 def add_run_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-dir", default=DEFAULT_RUN_DIR,
                         help=f"run directory shared by every model of a run (default: {DEFAULT_RUN_DIR})")
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """`--set key=value` pairs -> {key: "value"}; the model's defaults give the values their types."""
+    from challenge.errors import DataError
+
+    overrides = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise DataError(f"--set {pair!r}: write key=value, e.g. --set units=128.")
+        key, value = pair.split("=", 1)
+        overrides[key.strip()] = value.strip()
+    return overrides
 
 
 def load_data(data_dir: str):
@@ -68,5 +82,6 @@ def add_verbose(parser: argparse.ArgumentParser) -> None:
 
 
 # On import, i.e. before any command line imports TensorFlow: its start-up chatter hides the messages
-# users need to read (challenge/quiet.py).
+# users need to read (challenge/quiet.py), and a warning is one line of ours (challenge/warning_lines.py).
 install_quiet_tensorflow()
+install_one_line_warnings()

@@ -116,7 +116,7 @@ def _check_text(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         warnings.warn(
             f"{path}: {int(empty_title.sum())} rows have an empty designation "
             f"({rows_preview(frame.index[empty_title], 5)}); their text comes from the description.",
-            stacklevel=3,
+            DataWarning, stacklevel=3,
         )
     return frame
 

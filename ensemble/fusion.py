@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 from scipy.linalg import orthogonal_procrustes
 
-from challenge.errors import DataError
+from challenge.errors import DataError, DataWarning
 from ensemble.embedding_reduction import KEEP_VARIANCE, MIN_COMPONENTS, alignable_width, reduce_fold_embeddings
 from folds.inner import holdout
 from folds.store import RunDir
@@ -91,7 +91,7 @@ def reduce_for_alignment(vals: list[np.ndarray], tests: list[np.ndarray], where:
                   f"(fitted on that fold's own validation and test rows; at most half the test rows, "
                   f"{limit}, and no more than explain {KEEP_VARIANCE:.0%} of the variance) before "
                   f"alignment. --set reduce=false refuses instead; --set align=false skips the alignment.",
-                  stacklevel=2)
+                  DataWarning, stacklevel=2)
     return vals, tests, (width, components)
 
 

@@ -1,4 +1,4 @@
-"""The Ray task: one (model, fold), trained by the command's own code in a Ray worker process."""
+"""The Ray task: one (model, fold), trained by train.py's own code (recipebook.training) in a Ray worker."""
 from __future__ import annotations
 
 import ray
@@ -10,18 +10,23 @@ from parallel.resources import FoldResources
 MAX_RETRIES = 3
 
 
+def _train(job: dict):
+    from recipebook.training import train_model
+
+    return train_model(**job)
+
+
 @ray.remote(max_retries=MAX_RETRIES)
-def train_fold(train_one, job):
-    """`train_one(job)`: the command's own function for one fold (pickled by reference, so the worker
-    imports the command's module itself), in a worker started with task_options' settings."""
-    return train_one(job)
+def train_fold(job: dict):
+    """`train_model(**job)` on the job's one fold, in a worker started with task_options' settings."""
+    return _train(job)
 
 
 # A GPU fold gets a fresh process: TensorFlow gives a GPU's memory back only when it exits.
 @ray.remote(max_retries=MAX_RETRIES, max_calls=1)
-def train_gpu_fold(train_one, job):
+def train_gpu_fold(job: dict):
     """train_fold in a worker process of its own."""
-    return train_one(job)
+    return _train(job)
 
 
 def task_options(need: FoldResources, name: str) -> dict:

@@ -98,16 +98,17 @@ def fold_trainer(args):
     """train_fold(step, k) for the runner. A budget run is quiet by default: one line a fold (its
     score) and a table of fold scores when the step ends (print_step_table); --verbose adds
     per-epoch lines, progress bars and train.py's own table after every fold."""
-    import train
-    from recipes import common_train_args
+    from recipebook import training
+    from recipebook.steps import common_train_args
 
     common = common_train_args(args)
     per_epoch = args.verbose and not args.quiet
 
     def train_fold(step, k: int) -> None:
-        argv = ["--model", step.model, "--name", step.name, "--fold", str(k), *common,
-                *[f"--set={key}={value}" for key, value in step.settings.items()], *([] if per_epoch else ["--quiet"])]
-        train.main(argv) if args.verbose else train.train_folds(argv)
+        trained = training.train_model(step.model, name=step.name, folds=str(k), overrides=step.settings,
+                                       quiet=not per_epoch, **common)
+        if args.verbose:
+            training.print_table(*trained)
 
     return train_fold
 
@@ -115,7 +116,7 @@ def fold_trainer(args):
 def print_step_table(run_dir: str | Path, name: str) -> None:
     """The fold scores of every finished fold of a step, and its out-of-fold scores once complete."""
     from folds.store import RunDir
-    from train import print_table
+    from recipebook.training import print_table
 
     run = RunDir(run_dir)
     store = run.model(name)
@@ -144,9 +145,9 @@ class _LazyProbe:
             self.probe.__exit__(*exc)
 
 
-def run_budget(args, stack_and_submit) -> dict:
-    """Plan, print, and (unless --plan-only) run; `stack_and_submit(run_dir, method, names)` is the
-    recipes' own last step, so a budget run submits by the same rule as a named recipe."""
+def run_budget(args) -> dict:
+    """Plan, print, and (unless --plan-only) run; the run ends with the named recipes' own last step
+    (recipebook.steps.stack_and_submit), so a budget run submits by the same rule."""
     plan, header = build_plan(args)
     lanes_for = lane_machine(args)
     if lanes_for is None:
@@ -173,12 +174,14 @@ def run_budget(args, stack_and_submit) -> dict:
                         "drop --machine (--workers plans for this machine's own cores and GPUs).")
     from folds.atomic import save_json
     from planner.run import run_plan
+    from recipebook.steps import stack_and_submit
 
     def is_complete(step) -> bool:
         return (Path(args.run_dir) / step.name / "metrics.json").is_file()
 
     Path(args.run_dir).mkdir(parents=True, exist_ok=True)
     save_json(Path(args.run_dir) / "plan.json", {**record, "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+
     def finish(names: list[str]):
         return stack_and_submit(args.run_dir, STACK_METHOD, names)
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from challenge.errors import DataError
 from planner.costs import CostModel, Estimate, Work
+from recipebook.recipes import RECIPES, recipe_steps
 
 STACK_METHOD = "lgbm"
 
@@ -116,8 +117,6 @@ def format_minutes(seconds: float) -> str:
 
 
 def recipe_entry(recipe: str, entry: str) -> dict:
-    from recipes import RECIPES, recipe_steps
-
     return next(s for s in recipe_steps(RECIPES[recipe]) if s["name"] == entry)
 
 

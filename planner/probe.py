@@ -1,8 +1,8 @@
 """How fast this machine is on this data: short probe runs, and the cache that keeps their results.
 
 A probe trains fold 0 of 5 of one step (its run settings, one epoch) on a stratified sample of the
-user's data (400 training and 100 test rows) through `train.main` in a scratch run directory, and
-records its wall seconds. The same probe on the reference machine and the real-size folder is
+user's data (400 training and 100 test rows) through `recipebook.training.train_model` in a scratch
+run directory, and records its wall seconds. The same probe on the reference machine and the real-size folder is
 stored in planner/reference_costs.json ("probe"); their ratio scales the step's reference costs.
 Results are cached in CACHE_DIR/planner/probes.json per machine (CPU model, cores, GPUs) and data
 (row counts and index hashes, as run.json records them), so a second `--plan-only` is instant.
@@ -119,7 +119,7 @@ def write_sample(data, out_dir: Path, n_train: int = SAMPLE_TRAIN, n_test: int =
 
 
 class TrainProbe:
-    """Runs probes through train.main on a sample folder in a scratch directory under cache_dir."""
+    """Runs probes through train_model (as train.py trains) on a sample folder in a scratch directory under cache_dir."""
 
     def __init__(self, data, cache_dir: str | Path = "cache"):
         self.data, self.cache_dir = data, Path(cache_dir)
@@ -146,16 +146,13 @@ class TrainProbe:
         return path
 
     def __call__(self, name: str, spec: dict) -> float:
-        import train
+        from recipebook import training
 
         settings = dict(spec["settings"])
         if "epochs" in settings:
             settings["epochs"] = 1
         if spec["model"] in ("e5", "e5_finetune", "effnet_lite0"):
             settings["cache_dir"] = str(self.scratch / "cache")
-        argv = ["--model", spec["model"], "--name", name, "--fold", "0", "--n-folds", str(PROBE_FOLDS), "--quiet",
-                "--data-dir", str(self.scratch / "data"), "--run-dir", str(self.scratch / "run"),
-                *[f"--set={k}={v}" for k, v in settings.items()]]
         self._convert_weights_once(spec["model"])
         print(f"probe: {name} (fold 0 of a {SAMPLE_TRAIN}-row sample, 1 epoch) ... ", end="", flush=True)
         started = time.perf_counter()
@@ -163,7 +160,9 @@ class TrainProbe:
         printed = io.StringIO()
         try:
             with contextlib.redirect_stdout(printed):
-                train.main(argv)
+                training.print_table(*training.train_model(
+                    spec["model"], name=name, folds="0", n_folds=PROBE_FOLDS, quiet=True, overrides=settings,
+                    data_dir=str(self.scratch / "data"), run_dir=str(self.scratch / "run")))
         except BaseException:
             print("failed; what it printed:\n" + printed.getvalue(), flush=True)
             raise
@@ -214,10 +213,11 @@ def measure_reference(data_dir: str, device: str, path: Path, only: set | None =
     kept = {k: v for k, v in before.get("seconds", {}).items() if k not in seconds}
     taken = f"{before.get('measured')}, load before {before.get('load_before')}, on {before.get('data')}"
     kept_notes = {k: before.get("kept", {}).get(k, taken) for k in kept}  # an older note stays
+    # the folder by its name: the table is committed, and the path is this machine's
     table["probe"][device] = {
         "seconds": {**{k: round(v, 1) for k, v in seconds.items()}, **kept},
         **({"kept": kept_notes} if kept else {}), "rows": SAMPLE_TRAIN, "test_rows": SAMPLE_TEST,
-        "data": f"{data_dir} ({len(data.train)} / {len(data.test)} rows)", "machine": machine.describe(),
+        "data": f"{Path(data_dir).name} ({len(data.train)} / {len(data.test)} rows)", "machine": machine.describe(),
         "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
         "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     path.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n")

@@ -1,9 +1,9 @@
 """Running a plan fold by fold, with the rule that keeps it on time.
 
-Each step trains one fold at a time (`train.main --fold k`; finished folds are skipped, so running
-the same plan again resumes). After each fold the step's elapsed time is compared with its
-estimate: more than 50% (and a minute) over, and the step stops there (the fold just finished is
-kept). A step is also stopped at a fold's end when its pace so far (the measured time over the
+Each step trains one fold at a time (`train_model` on fold k, as `train.py --fold k` does; finished
+folds are skipped, so running the same plan again resumes). After each fold the step's elapsed
+time is compared with its estimate: more than 50% (and a minute) over, and the step stops there (the
+fold just finished is kept). A step is also stopped at a fold's end when its pace so far (the measured time over the
 estimate of the folds done) projects the whole run more than 10% past the budget. The plan's first
 step (tfidf) is never stopped: without it there is nothing to submit. A step is skipped when it no
 longer fits in what the earlier steps left of the budget. The stack then takes only the models whose

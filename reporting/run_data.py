@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from challenge.errors import DataError
+from challenge.errors import DataError, DataWarning
 from folds.store import RunDir
 
 
@@ -67,7 +67,7 @@ def load_model(run: RunDir, name: str, n_rows: int) -> ModelResult:
                 histories[k] = read_history(fold_dir / "history.csv")
             except (pd.errors.ParserError, pd.errors.EmptyDataError):
                 warnings.warn(f"{fold_dir / 'history.csv'} could not be read; its curves are left out.",
-                              stacklevel=2)
+                              DataWarning, stacklevel=2)
         if (fold_dir / "tensorboard").is_dir():
             boards.append(fold_dir / "tensorboard")
     return ModelResult(name, store.metrics(), oof, config, histories, boards)

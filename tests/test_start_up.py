@@ -115,3 +115,27 @@ def test_a_training_run_prints_no_tensorflow_start_up_lines_nor_warnings(demo_di
     warnings = [line for line in result.stderr.splitlines() if "warning" in line.lower() or "retracing" in line]
     assert warnings == [], "\n".join(warnings)
     assert "bilstm fold 0: weighted F1" in result.stdout
+
+
+# Python's warning header (`path/to/reader.py:66: DataWarning: ...`) and a C++ log line of TensorFlow's.
+PYTHON_WARNING_HEADER = re.compile(r"^\S.*:\d+: \w*Warning: ")
+TENSORFLOW_LOG_LINE = re.compile(r"^[IWEF]\d{4} ")
+
+
+def test_a_demo_style_run_warns_in_one_line_of_ours_and_tensorflow_says_nothing(data_copy, tmp_path):
+    """A run that both warns (cp1252 CSVs) and imports TensorFlow: its stderr holds our warnings, one
+    line each, and neither Python's warning header with its quoted source line nor a TensorFlow line."""
+    from tests.challenge.test_encoding import FRENCH, save_as_cp1252
+
+    for name in ("X_train_update.csv", "X_test_update.csv"):
+        save_as_cp1252(data_copy / name, {row + (300 if "test" in name else 0): text for row, text in FRENCH.items()})
+    command = ["train.py", "--model", "bilstm", "--fold", "0", "--epochs", "1", "--set", "units=8",
+               "--set", "max_tokens=500", "--data-dir", str(data_copy), "--run-dir", str(tmp_path / "r"), "--quiet"]
+    result, imported = run_entry_point(command, env=clean_env())
+    assert result.returncode == 0, result.stderr
+    assert "tensorflow" in imported
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if PYTHON_WARNING_HEADER.search(line) or TENSORFLOW_LOG_LINE.search(line)
+            or line.strip() == "warnings.warn("] == []
+    ours = [line for line in lines if line.startswith("warning: ")]
+    assert len(ours) == 2 and all(" is not UTF-8 " in line and "cp1252" in line for line in ours), lines

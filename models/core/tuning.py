@@ -243,7 +243,7 @@ def distributed_role() -> str:
     missing = [v for v in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID") if v not in os.environ]
     if missing:
         raise DataError(f"KERASTUNER_ORACLE_IP is set but {', '.join(missing)} is not: a distributed "
-                        f"search needs all three (see README, 'Hyperparameter search').")
+                        f"search needs all three (see docs/tuning.md#distributed-search).")
     return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
 
 

@@ -1,6 +1,6 @@
 """Phase 2 of transfer learning: the top of the backbone and the trained head, end to end on images.
 
-The recipe, and why each piece is there (measured on fashion-public, docs/benchmarks.md, issue 14):
+The recipe, and why each piece is there (measured on fashion-public, docs/benchmarks.md#image-fine-tuning):
 
 - The head starts from phase 1, trained on the cached features of the images and of their mirrors.
   Phase 2 shows it the same inputs by default (`finetune_augment="flip"`): with the seed's affine

@@ -61,7 +61,7 @@ DEFAULTS = {
     "patience": 6,
     **FINETUNE_DEFAULTS,  # phase 2, off unless finetune_epochs > 0 (models.image.finetune)
     # Per fold, the phase that scores better on its validation rows ("finetuned": always phase 2):
-    # on fashion-public phase 2 ties with the frozen head at best (docs/benchmarks.md, issue 14).
+    # on fashion-public phase 2 ties with the frozen head at best (docs/benchmarks.md#image-fine-tuning).
     "finetune_keep": "better",
     "mixed_precision": False,
     "strategy": "none",  # or "mirrored": every visible GPU (tf.distribute.MirroredStrategy)

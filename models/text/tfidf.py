@@ -19,7 +19,8 @@ At the challenge's size (68k training rows a fold, descriptions up to thousands 
 costs are: description character n-grams (most of the matrix), the calibration's three LinearSVC
 fits and the SVD; so descriptions are cut to `description_max_chars`, the calibration folds run
 `n_jobs` at a time, and the SVD reads `svd_rows` sampled rows and their `svd_features` most frequent
-n-grams (benchmarks/real_size.py measures each; docs/benchmarks.md, "Real size").
+n-grams (benchmarks/real_size.py measures each;
+docs/benchmarks.md#tfidf-two-fields-the-corpus-vocabulary-calibration-in-processes).
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ the dataset, training, validation and test rows alike (the usual transductive st
 competitions; no label of a validation row is seen). A row's vector is then a function of its text
 alone, so the matrix of the corpus's distinct texts is built once, cached on disk, and each fold
 picks its rows out of it by text instead of fitting and transforming its own: at the challenge's
-size the vectorisers are about half of a fold's time (docs/benchmarks.md, "Real size").
+size the vectorisers are about half of a fold's time (docs/benchmarks.md#tfidf).
 
 The cache key is the vectoriser settings and the sorted distinct texts, so a fold (which holds every
 training and test text of the run) finds the entry another fold wrote, in this process or another.

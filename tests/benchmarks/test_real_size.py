@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.real_size import main as real_size_main
-from benchmarks.real_size import measured
+from benchmarks.real_size import ROOT, measured
 from benchmarks.real_size_data import CLASS_COUNTS, make_real_size, train_counts
 from benchmarks.synthetic_oof import write_synthetic_models
 from challenge.reader import read_challenge
@@ -109,7 +109,10 @@ def test_a_timer_wraps_each_step_and_its_figures_are_recorded(tmp_path, monkeypa
               "--test", "50"]
     monkeypatch.setenv("TIMED_LOG", str(log))
     table = real_size_main([*common, "--steps", "data", "--timer", str(timer)])
-    assert "real_size-data\t" in log.read_text()
+    logged = log.read_text()
+    assert "real_size-data\t" in logged
+    # the command as typed in the checkout: the log is committed, so no path of this machine's checkout
+    assert " benchmarks/real_size.py --data-dir" in logged and str(ROOT) not in logged
     assert table["data"]["wall_min"] == 1.5 and table["data"]["peak_gb"] == 2.0
     assert table["data"]["load_before"] == 0.2 and table["data"]["exit"] == 0
 
@@ -136,7 +139,7 @@ def test_images_step_takes_train_then_test_jpegs_from_the_existing_folder(tmp_pa
 
 def test_trained_steps_time_what_their_recipe_runs():
     from benchmarks.real_size import build_parser, step_commands
-    from recipes import RECIPES
+    from recipebook.recipes import RECIPES
 
     def settings(step, *extra):
         (label, argv, note), *_ = step_commands(step, build_parser().parse_args(["--folds", "0", *extra]))

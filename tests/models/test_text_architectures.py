@@ -131,7 +131,7 @@ def test_tfidf_calibration_in_two_processes_is_bit_identical_to_one(tmp_path):
 
 @pytest.mark.parametrize("recipe", ["demo", "text", "text_fr", "night", "challenge_gpu", "images"])
 def test_every_recipe_names_registered_models_with_valid_settings(recipe):
-    from recipes import RECIPES, recipe_steps
+    from recipebook.recipes import RECIPES, recipe_steps
 
     steps = recipe_steps(RECIPES[recipe])
     for step in steps:

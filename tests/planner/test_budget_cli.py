@@ -69,15 +69,18 @@ def test_a_budget_run_prints_one_line_a_fold_and_one_table_a_step(demo_dir, tfid
     assert [line.split()[0] for line in table.splitlines()[3:8]] == ["0", "1", "2", "3", "4"]
 
 
-@pytest.mark.parametrize("extra, called, quiet", [((), "train_folds", True), (("--verbose",), "main", False),
-                                                  (("--verbose", "--quiet"), "main", True)])
-def test_verbose_brings_back_per_epoch_lines_and_a_table_a_fold(demo_dir, tmp_path, monkeypatch, extra, called, quiet):
-    import train
+@pytest.mark.parametrize("extra, table, quiet", [((), False, True), (("--verbose",), True, False),
+                                                 (("--verbose", "--quiet"), True, True)])
+def test_verbose_brings_back_per_epoch_lines_and_a_table_a_fold(demo_dir, tmp_path, monkeypatch, extra, table, quiet):
     from planner.cli import fold_trainer
+    from recipebook import training
 
     calls = []
-    monkeypatch.setattr(train, "main", lambda argv: calls.append(("main", argv)))
-    monkeypatch.setattr(train, "train_folds", lambda argv: calls.append(("train_folds", argv)))
+    monkeypatch.setattr(training, "train_model", lambda model, **options: calls.append((model, options)) or
+                        ("tfidf", [], None))
+    monkeypatch.setattr(training, "print_table", lambda *trained: calls.append(("table", trained)))
     fold_trainer(budget_args(monkeypatch, demo_dir, tmp_path / "run", *extra))(tfidf_step([0]), 0)
-    (name, argv), = calls
-    assert name == called and ("--quiet" in argv) == quiet and "--set=embed_dim=0" in argv
+    (model, options), *tables = calls
+    assert model == "tfidf" and options["quiet"] == quiet and options["overrides"] == {"embed_dim": 0}
+    assert options["folds"] == "0" and options["run_dir"] == str(tmp_path / "run")
+    assert tables == ([("table", ("tfidf", [], None))] if table else [])

@@ -71,7 +71,7 @@ def test_a_class_too_small_for_the_probes_folds_is_left_out_of_the_sample(demo_d
 
 
 def test_a_real_probe_runs_once_then_comes_from_the_cache(demo_dir, tmp_path, monkeypatch, capsys):
-    """tfidf alone has a reference probe here: it is trained on the sample through train.main, the
+    """tfidf alone has a reference probe here: it is trained on the sample through train_model, the
     plan says it was probed, and a second plan reads the cache."""
     import argparse
 
@@ -125,15 +125,15 @@ def test_re_measuring_some_reference_probes_keeps_the_others_and_says_when_they_
 
 
 def test_a_failing_probe_shows_what_it_printed(demo_dir, tmp_path, monkeypatch, capsys):
-    import train
     from challenge.errors import DataError
     from planner.probe import TrainProbe
+    from recipebook import training
 
-    def failing_main(argv):
+    def failing_training(model, **options):
         print("tfidf fold 0: the details a user needs")
         raise DataError("the probe's own error")
 
-    monkeypatch.setattr(train, "main", failing_main)
+    monkeypatch.setattr(training, "train_model", failing_training)
     with pytest.raises(DataError, match="the probe's own error"):
         with TrainProbe(read_challenge(demo_dir), cache_dir=tmp_path / "cache") as run_probe:
             run_probe("tfidf", {"model": "tfidf", "settings": {}})
