@@ -4,6 +4,7 @@
     python recipes.py --recipe demo --data-dir demo_data --run-dir runs/demo
     python recipes.py --list
     python recipes.py --budget 3h --data-dir rakuten --run-dir runs/rakuten [--plan-only]
+    python recipes.py --recipe demo --workers auto     (every model's folds at once on Ray: docs/parallel.md)
 
 A recipe is plain data (recipebook/recipes.py): each entry trains `model` (stored as `name`) with
 hyperparameter overrides, then the entries are stacked with the recipe's `stack` method (as
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 
 from challenge.cli import add_data_dir, add_run_dir, add_verbose, friendly_errors
+from parallel.options import add_parallel_args, parallel_requested
 from recipebook.recipes import RECIPES, recipe_steps
 
 
@@ -32,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --budget: plan from the reference machine's figures, without probing this one")
     parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
                         help="with --budget: plan for the CPU or the GPU settings (default: a GPU if one is visible)")
+    parser.add_argument("--machine", metavar="gpus=N,cpus=N",
+                        help="with --budget --plan-only: plan on paper for another machine, its folds packed into "
+                             "parallel lanes as --workers would run them (e.g. gpus=2,cpus=4)")
     parser.add_argument("--list", action="store_true", help="list the recipes and exit")
     add_data_dir(parser)
     add_run_dir(parser)
@@ -39,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n-folds", type=int, help="folds of a new run directory (default 5); an existing run "
                                                      "keeps its own")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines (--budget: none unless --verbose)")
+    add_parallel_args(parser)
     add_verbose(parser)
     return parser
 
@@ -66,6 +72,11 @@ def main(argv=None) -> dict:
         raise DataError(f"Unknown recipe {args.recipe!r}; known: {', '.join(RECIPES)}, auto (see --list).")
     from recipebook.steps import common_train_args, run_recipe
 
+    if parallel_requested(args):
+        from parallel.recipe_on_ray import run_recipe_on_ray
+
+        return run_recipe_on_ray(RECIPES[args.recipe], common_train_args(args), args.workers, args.cluster,
+                                 quiet=args.quiet)
     return run_recipe(RECIPES[args.recipe], common_train_args(args), quiet=args.quiet)
 
 

@@ -3,6 +3,7 @@
 
     python train.py --model bilstm --fold 0
     python train.py --model tfidf --fold all --data-dir /data/rakuten --run-dir runs/rakuten
+    python train.py --model tfidf --fold all --workers 2    (folds in parallel on Ray: docs/parallel.md)
 
 Each fold writes its validation and test probabilities under RUN_DIR/MODEL/fold<k>/; when every
 fold of the run is finished, RUN_DIR/MODEL/oof.npy, test.npy and metrics.json are assembled.
@@ -18,6 +19,7 @@ from pathlib import Path
 from challenge.cli import add_data_dir, add_run_dir, add_verbose, friendly_errors, parse_overrides
 from challenge.errors import DataError
 from models.catalogue import check_model_name
+from parallel.options import add_parallel_args, parallel_requested
 from recipebook.training import print_table, train_model
 
 
@@ -54,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exclude", metavar="FILE.csv", help="leave these training rows (first column: "
                                                               "product index) out of every fold's training")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    add_parallel_args(parser)
     add_verbose(parser)
     return parser
 
@@ -69,9 +72,14 @@ def main(argv=None) -> dict | None:
         overrides["epochs"] = args.epochs
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
-    name, summaries, metrics = train_model(args.model, data_dir=args.data_dir, run_dir=args.run_dir, folds=args.fold,
-                                           name=args.name, seed=args.seed, n_folds=args.n_folds, overrides=overrides,
-                                           exclude_file=args.exclude, quiet=args.quiet)
+    job = dict(model=args.model, data_dir=args.data_dir, run_dir=args.run_dir, folds=args.fold, name=args.name,
+               seed=args.seed, n_folds=args.n_folds, overrides=overrides, exclude_file=args.exclude, quiet=args.quiet)
+    if parallel_requested(args):  # each fold a Ray task (docs/parallel.md)
+        from parallel.train_on_ray import train_on_ray
+
+        name, summaries, metrics = train_on_ray([job], args.workers, args.cluster, quiet=args.quiet)[0]
+    else:
+        name, summaries, metrics = train_model(**job)
     print_table(name, summaries, metrics)
     return metrics
 

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from planner.costs import CostModel, DataSize, load_reference
+from planner.lanes import LanePlan, format_lane_plan, lane_machine, make_lane_plan, pack_lanes
 from planner.machine import this_machine
 from planner.plan import (CPU_CANDIDATES, GPU_CANDIDATES, STACK_METHOD, Plan, candidate_step, format_minutes,
                           format_plan, make_plan, parse_budget, recipe_entry)
@@ -39,14 +40,20 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
     data = load_data(args.data_dir)
     size = DataSize.of(data, run_fold_count(args.run_dir, args.n_folds))
     machine = this_machine()
+    lanes_for = lane_machine(args)  # None: one fold after another
+    described = bool(getattr(args, "machine", None))  # --machine: planned on paper for another machine
     device = machine.device if args.device == "auto" else args.device
+    if described and args.device == "auto":
+        device = "gpu" if lanes_for.gpus else "cpu"
     table = load_reference()
     costs = CostModel(table, size, device)
     done = finished_folds(args.run_dir)
     candidates = GPU_CANDIDATES if device == "gpu" else CPU_CANDIDATES
 
     probe_note, probe_s = "not probed (--no-probe): the reference machine's figures", 0.0
-    if not args.no_probe:
+    if described:
+        probe_note = "not probed (--machine describes another machine): the reference machine's figures"
+    elif not args.no_probe:
         worth = []
         for c in candidates:
             if c.needs_images and not size.images:
@@ -65,15 +72,23 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
         probe_note = (f"probed {'now' if probe_s else 'earlier (cached)'}, this machine's time / the reference's: "
                       f"{ratios}" if ratios else "not probed: the cost table has no reference probe to compare "
                       "with yet (python -m planner.probe --reference); the reference machine's figures")
-    plan = make_plan(costs, budget_s, candidates, done, memory_gb=machine.memory_gb, probe_s=probe_s)
+    options = dict(candidates=candidates, done_folds=done, memory_gb=0.0 if described else machine.memory_gb,
+                   probe_s=probe_s)
+    if lanes_for is None:
+        plan = make_plan(costs, budget_s, **options)
+    else:
+        from parallel.options import parse_workers
+
+        plan = make_lane_plan(costs, budget_s, lanes_for, parse_workers(args.workers), **options).plan
     images = f"{size.images:,} images" if size.images else "no images"
     gpu_note = ""
     if device == "gpu":
         gpu_note = ("\nGPU: the challenge_gpu recipe's models and settings; its figures are estimates until a GPU "
                     "is measured (planner/reference_costs.json, 'gpu')")
-        if not machine.gpus:
+        if not machine.gpus and not described:
             gpu_note += "; this machine shows no GPU (--device gpu)"
-    header = (f"plan for --budget {args.budget} ({format_minutes(budget_s)} min) on {machine.describe()}, "
+    where = f"a described machine ({lanes_for.describe()})" if described else machine.describe()
+    header = (f"plan for --budget {args.budget} ({format_minutes(budget_s)} min) on {where}, "
               f"planned for the {device.upper()}\ndata: {size.train_rows:,} training / {size.test_rows:,} test rows, "
               f"{images}, {size.n_folds} folds; figures {probe_note}{gpu_note}")
     return plan, header
@@ -134,14 +149,29 @@ def run_budget(args) -> dict:
     """Plan, print, and (unless --plan-only) run; the run ends with the named recipes' own last step
     (recipebook.steps.stack_and_submit), so a budget run submits by the same rule."""
     plan, header = build_plan(args)
-    print(format_plan(plan, header), flush=True)
+    lanes_for = lane_machine(args)
+    if lanes_for is None:
+        print(format_plan(plan, header), flush=True)
+    else:
+        from parallel.options import parse_workers
+
+        lanes = LanePlan(plan, lanes_for, pack_lanes(plan, lanes_for, parse_workers(args.workers)))
+        print(format_lane_plan(format_plan(plan, header), lanes), flush=True)
     record = {"budget": args.budget, "budget_s": plan.budget_s, "device": plan.device,
               "steps": [{"name": s.name, "model": s.model, "settings": s.settings, "estimate_s": s.estimate.seconds,
                          "basis": s.estimate.basis, "folds_left": s.folds_left} for s in plan.steps],
               "stack_s": plan.stack.seconds, "submit_s": plan.submit.seconds, "left_out": plan.left_out,
               "probe_s": plan.probe_s}
+    if lanes_for is not None:
+        record["lanes"] = {"machine": lanes_for.describe(), "longest_lane_s": lanes.longest_lane_s,
+                           "total_s": lanes.total_s}
     if args.plan_only:
         return record
+    if getattr(args, "machine", None):
+        from challenge.errors import DataError
+
+        raise DataError("--machine describes another machine: plan for it with --plan-only; to run here, "
+                        "drop --machine (--workers plans for this machine's own cores and GPUs).")
     from folds.atomic import save_json
     from planner.run import run_plan
     from recipebook.steps import stack_and_submit
@@ -151,9 +181,17 @@ def run_budget(args) -> dict:
 
     Path(args.run_dir).mkdir(parents=True, exist_ok=True)
     save_json(Path(args.run_dir) / "plan.json", {**record, "started": time.strftime("%Y-%m-%d %H:%M:%S")})
-    summary = run_plan(plan, fold_trainer(args), is_complete,
-                       lambda names: stack_and_submit(args.run_dir, STACK_METHOD, names),
-                       step_finished=lambda step: print_step_table(args.run_dir, step.name))
+
+    def finish(names: list[str]):
+        return stack_and_submit(args.run_dir, STACK_METHOD, names)
+
+    if lanes_for is not None:
+        from planner.run_on_ray import run_plan_on_ray
+
+        summary = run_plan_on_ray(plan, args, is_complete, finish)
+    else:
+        summary = run_plan(plan, fold_trainer(args), is_complete, finish,
+                           step_finished=lambda step: print_step_table(args.run_dir, step.name))
     print(summary.format())
     record["outcome"] = [vars(r) for r in summary.results]
     record.update(stacked=summary.stacked, submission=str(summary.submission), elapsed_s=summary.elapsed_s)

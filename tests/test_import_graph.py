@@ -21,7 +21,7 @@ FLOORS = [
     ("challenge", "folds", "models"),
     ("ensemble", "reporting"),
     ("recipebook",),
-    ("planner",),
+    ("planner", "parallel"),  # planner.lanes prices parallel.resources; parallel.cluster reads planner.machine
     ("train", "tune", "submit", "recipes", "report"),
 ]
 UNFLOORED = ("tests", "benchmarks")
