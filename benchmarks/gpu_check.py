@@ -84,15 +84,14 @@ def fold_child(job_path: str) -> None:
 
     import tensorflow as tf
 
-    import train
     from folds.store import RunDir
+    from recipebook.training import train_model
 
     job = json.loads(Path(job_path).read_text())
     folds = []
     for k in job["folds"]:
-        train.train_folds(["--model", job["model"], "--name", job["name"], "--fold", str(k), "--quiet",
-                           "--data-dir", job["data_dir"], "--run-dir", job["run_dir"],
-                           *[f"--set={key}={value}" for key, value in job["settings"].items()]])
+        train_model(job["model"], name=job["name"], folds=str(k), quiet=True, data_dir=job["data_dir"],
+                    run_dir=job["run_dir"], overrides={key: str(value) for key, value in job["settings"].items()})
         summary = RunDir(job["run_dir"]).model(job["name"]).fold_summary(k)
         folds.append({"fold": k, **{key: summary.get(key) for key in ("weighted_f1", "seconds", "epochs_run",
                                                                        "head_epochs", "n_train", "n_val")}})
