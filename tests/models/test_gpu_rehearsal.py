@@ -22,7 +22,9 @@ REPO = Path(__file__).resolve().parents[2]
 TEXT = {"epochs": 1, "batch_size": 20, "dense_units": 16, "tensorboard": False}
 RNN = {**TEXT, "units": 8, "max_tokens": 500, "embedding_dim": 16}
 E5 = {"epochs": 1, "batch_size": 16, "max_length": 32}
-IMAGE = {"epochs": 1, "batch_size": 20, "image_size": 32, "head_units": "16", "weights": "none"}
+# extract_batch_size above the 72 images: one batch shape, one trace (one XLA compilation) per pass
+IMAGE = {"epochs": 1, "batch_size": 20, "image_size": 32, "head_units": "16", "weights": "none",
+         "extract_batch_size": 128}
 # name -> (registered model, overrides); e5_full is challenge_gpu's end-to-end e5 (recipes.py)
 STEPS = {
     "bilstm": ("bilstm", {**RNN, "attention": True}),
@@ -45,10 +47,13 @@ STEPS = {
 }
 # The keras.applications backbones: effnet_lite0's code (features extracted, then the same head) with
 # another network. Under XLA on a CPU each costs a minute of compiling: rehearsed mixed and mirrored.
+# The mirrored images' features (flip_train, tta) go through the same network and code as the plain
+# ones, rehearsed with effnet_lite0: each backbone extracts once.
+BACKBONE = {**IMAGE, "flip_train": False, "tta": False}
 APPLICATIONS = {
-    **{name: (name, IMAGE) for name in ("vgg16", "resnet50", "mobilenet_v2", "efficientnet_b0", "convnext_tiny",
-                                        "efficientnetv2_s")},
-    "xception": ("xception", {**IMAGE, "image_size": 71}),  # Xception's smallest input
+    **{name: (name, BACKBONE) for name in ("vgg16", "resnet50", "mobilenet_v2", "efficientnet_b0", "convnext_tiny",
+                                           "efficientnetv2_s")},
+    "xception": ("xception", {**BACKBONE, "image_size": 71}),  # Xception's smallest input
 }
 # Compiled with XLA where a GPU would: no TextVectorization inside (it has no XLA kernel) and no
 # RandomAffine (cnn_small; effnet_lite0's phase 2 runs without XLA, its head and extraction with it)
