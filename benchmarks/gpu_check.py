@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from models.core import xla_compilations  # noqa: E402
+from models.core import rehearsal, xla_compilations  # noqa: E402
 
 # (stored name, registered model, overrides): challenge_gpu's e5_full and effnet_lite0 at 224 px
 TEXT_STEP = ("e5_full", "e5_finetune", {"trainable_layers": 12, "max_length": 128, "learning_rate": 5e-5,
@@ -67,7 +67,7 @@ def run_folds(name: str, model: str, settings: dict, data_dir: str, run_dir: Pat
                                "run_dir": str(run_dir), "folds": folds}))
     env = xla_compilations.environment(work / f"{name}.xla")
     if rehearse:
-        env["ESHOPPYE_GPU_REHEARSAL"] = "1"
+        env = rehearsal.environment(env)
     done = subprocess.run([sys.executable, __file__, "--fold-child", str(job)], env=env,
                           capture_output=True, text=True, timeout=timeout)
     result_path = job.with_suffix(".result.json")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from challenge.demo import make_demo
+from models.core import rehearsal
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,7 +36,7 @@ def test_rehearsal_challenge_gpu_recipe_end_to_end(tiny_e5_preset, effnet_weight
     job = tmp_path / "job.json"
     job.write_text(json.dumps({"argv": ["--recipe", "challenge_gpu", "--data-dir", str(data), "--run-dir", str(run),
                                         "--n-folds", "2", "--quiet"], "set": tiny}))
-    env = {**os.environ, "ESHOPPYE_GPU_REHEARSAL": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = rehearsal.environment({**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     done = subprocess.run([sys.executable, str(REPO / "tests" / "recipe_rehearsal_child.py"), str(job)], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]

@@ -17,6 +17,7 @@ import pytest
 
 from challenge.demo import make_demo
 from models.core import xla_compilations
+from models.core.rehearsal import environment as rehearsal_environment
 
 REPO = Path(__file__).resolve().parents[2]
 TEXT = {"epochs": 1, "batch_size": 20, "dense_units": 16, "tensorboard": False}
@@ -95,7 +96,9 @@ def rehearse(data: dict, setting: str, extra: dict, steps_table: dict, xla: bool
     folder.mkdir()
     job.write_text(json.dumps({"data_dir": str(data["root"] / "data"), "run_dir": str(folder / "run"),
                                "models": steps_for(data, extra, steps_table)}))
-    env = {**os.environ, "ESHOPPYE_GPU_REHEARSAL": "1" if rehearsal else "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, "ESHOPPYE_GPU_REHEARSAL": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if rehearsal:
+        env = rehearsal_environment(env)
     if xla:
         env = xla_compilations.environment(folder / "xla", env)
     done = subprocess.run([sys.executable, str(REPO / "tests" / "models" / "rehearsal_child.py"), str(job),
@@ -199,3 +202,9 @@ def test_rehearsal_sequence_batches_take_at_most_four_widths():
     assert widths == {32, 64, 96, 128}
     short = next(iter(sequence_dataset(table, np.arange(5), None, 2, batch_size=5)))
     assert short["sequence"].shape == (5, 32) and short["mask"].numpy().sum(axis=1).tolist() == [1, 2, 3, 4, 5]
+
+
+def test_rehearsal_environment_keeps_the_xla_flags_it_is_given():
+    env = rehearsal_environment({"XLA_FLAGS": "--xla_dump_to=somewhere", "PATH": "p"})
+    assert env["ESHOPPYE_GPU_REHEARSAL"] == "1" and env["PATH"] == "p"
+    assert env["XLA_FLAGS"].split() == ["--xla_dump_to=somewhere", "--xla_backend_optimization_level=0"]
