@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from models.core import xla_compilations  # noqa: E402
+from models.core import rehearsal, xla_compilations  # noqa: E402
 
 # (stored name, registered model, overrides): challenge_gpu's e5_full and effnet_lite0 at 224 px
 TEXT_STEP = ("e5_full", "e5_finetune", {"trainable_layers": 12, "max_length": 128, "learning_rate": 5e-5,
@@ -67,7 +67,7 @@ def run_folds(name: str, model: str, settings: dict, data_dir: str, run_dir: Pat
                                "run_dir": str(run_dir), "folds": folds}))
     env = xla_compilations.environment(work / f"{name}.xla")
     if rehearse:
-        env["ESHOPPYE_GPU_REHEARSAL"] = "1"
+        env = rehearsal.environment(env)
     done = subprocess.run([sys.executable, __file__, "--fold-child", str(job)], env=env,
                           capture_output=True, text=True, timeout=timeout)
     result_path = job.with_suffix(".result.json")
@@ -84,15 +84,14 @@ def fold_child(job_path: str) -> None:
 
     import tensorflow as tf
 
-    import train
     from folds.store import RunDir
+    from recipebook.training import train_model
 
     job = json.loads(Path(job_path).read_text())
     folds = []
     for k in job["folds"]:
-        train.train_folds(["--model", job["model"], "--name", job["name"], "--fold", str(k), "--quiet",
-                           "--data-dir", job["data_dir"], "--run-dir", job["run_dir"],
-                           *[f"--set={key}={value}" for key, value in job["settings"].items()]])
+        train_model(job["model"], name=job["name"], folds=str(k), quiet=True, data_dir=job["data_dir"],
+                    run_dir=job["run_dir"], overrides={key: str(value) for key, value in job["settings"].items()})
         summary = RunDir(job["run_dir"]).model(job["name"]).fold_summary(k)
         folds.append({"fold": k, **{key: summary.get(key) for key in ("weighted_f1", "seconds", "epochs_run",
                                                                        "head_epochs", "n_train", "n_val")}})

@@ -24,7 +24,7 @@ def test_rehearsal_gpu_check_smoke_runs_the_whole_path_on_the_cpu(tiny_e5_preset
         [sys.executable, str(REPO / "benchmarks" / "gpu_check.py"), "--smoke", "--text-data", str(data),
          "--image-data", str(data), "--out", str(tmp_path / "out"),
          f"--set-text=preset={tiny_e5_preset}", f"--set-text=cache_dir={cache}", "--set-text=prefix=",
-         f"--set-image=cache_dir={cache}"],
+         f"--set-image=cache_dir={cache}", "--set-image=extract_batch_size=128"],  # one batch shape to compile
         cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     assert table.read_text() == before  # the smoke never writes the real table

@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import train  # noqa: E402
 from models.core.xla_compilations import compilations, dump_folder  # noqa: E402
+from recipebook.training import train_model  # noqa: E402
 
 
 def check_fold(fold_dir: Path) -> dict:
@@ -40,9 +40,8 @@ def main(job_path: str, result_path: str) -> None:
         before = compilations(dump) if dump else None
         started = time.time()
         try:
-            train.train_folds(["--model", step["model"], "--name", step["name"], "--fold", "0", "--quiet",
-                               "--data-dir", job["data_dir"], "--run-dir", job["run_dir"],
-                               *[f"--set={k}={v}" for k, v in step["set"].items()]])
+            train_model(step["model"], name=step["name"], folds="0", quiet=True, data_dir=job["data_dir"],
+                        run_dir=job["run_dir"], overrides={k: str(v) for k, v in step["set"].items()})
             result = {"ok": True, **check_fold(Path(job["run_dir"]) / step["name"] / "fold0")}
         except Exception:  # the parent reports every model's failure at once
             result = {"ok": False, "error": traceback.format_exc()[-3000:]}

@@ -17,12 +17,15 @@ import pytest
 
 from challenge.demo import make_demo
 from models.core import xla_compilations
+from models.core.rehearsal import environment as rehearsal_environment
 
 REPO = Path(__file__).resolve().parents[2]
 TEXT = {"epochs": 1, "batch_size": 20, "dense_units": 16, "tensorboard": False}
 RNN = {**TEXT, "units": 8, "max_tokens": 500, "embedding_dim": 16}
 E5 = {"epochs": 1, "batch_size": 16, "max_length": 32}
-IMAGE = {"epochs": 1, "batch_size": 20, "image_size": 32, "head_units": "16", "weights": "none"}
+# extract_batch_size above the 72 images: one batch shape, one trace (one XLA compilation) per pass
+IMAGE = {"epochs": 1, "batch_size": 20, "image_size": 32, "head_units": "16", "weights": "none",
+         "extract_batch_size": 128}
 # name -> (registered model, overrides); e5_full is challenge_gpu's end-to-end e5 (recipes.py)
 STEPS = {
     "bilstm": ("bilstm", {**RNN, "attention": True}),
@@ -45,10 +48,13 @@ STEPS = {
 }
 # The keras.applications backbones: effnet_lite0's code (features extracted, then the same head) with
 # another network. Under XLA on a CPU each costs a minute of compiling: rehearsed mixed and mirrored.
+# The mirrored images' features (flip_train, tta) go through the same network and code as the plain
+# ones, rehearsed with effnet_lite0: each backbone extracts once.
+BACKBONE = {**IMAGE, "flip_train": False, "tta": False}
 APPLICATIONS = {
-    **{name: (name, IMAGE) for name in ("vgg16", "resnet50", "mobilenet_v2", "efficientnet_b0", "convnext_tiny",
-                                        "efficientnetv2_s")},
-    "xception": ("xception", {**IMAGE, "image_size": 71}),  # Xception's smallest input
+    **{name: (name, BACKBONE) for name in ("vgg16", "resnet50", "mobilenet_v2", "efficientnet_b0", "convnext_tiny",
+                                           "efficientnetv2_s")},
+    "xception": ("xception", {**BACKBONE, "image_size": 71}),  # Xception's smallest input
 }
 # Compiled with XLA where a GPU would: no TextVectorization inside (it has no XLA kernel) and no
 # RandomAffine (cnn_small; effnet_lite0's phase 2 runs without XLA, its head and extraction with it)
@@ -90,7 +96,9 @@ def rehearse(data: dict, setting: str, extra: dict, steps_table: dict, xla: bool
     folder.mkdir()
     job.write_text(json.dumps({"data_dir": str(data["root"] / "data"), "run_dir": str(folder / "run"),
                                "models": steps_for(data, extra, steps_table)}))
-    env = {**os.environ, "ESHOPPYE_GPU_REHEARSAL": "1" if rehearsal else "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, "ESHOPPYE_GPU_REHEARSAL": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if rehearsal:
+        env = rehearsal_environment(env)
     if xla:
         env = xla_compilations.environment(folder / "xla", env)
     done = subprocess.run([sys.executable, str(REPO / "tests" / "models" / "rehearsal_child.py"), str(job),
@@ -194,3 +202,9 @@ def test_rehearsal_sequence_batches_take_at_most_four_widths():
     assert widths == {32, 64, 96, 128}
     short = next(iter(sequence_dataset(table, np.arange(5), None, 2, batch_size=5)))
     assert short["sequence"].shape == (5, 32) and short["mask"].numpy().sum(axis=1).tolist() == [1, 2, 3, 4, 5]
+
+
+def test_rehearsal_environment_keeps_the_xla_flags_it_is_given():
+    env = rehearsal_environment({"XLA_FLAGS": "--xla_dump_to=somewhere", "PATH": "p"})
+    assert env["ESHOPPYE_GPU_REHEARSAL"] == "1" and env["PATH"] == "p"
+    assert env["XLA_FLAGS"].split() == ["--xla_dump_to=somewhere", "--xla_backend_optimization_level=0"]
