@@ -21,6 +21,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import normalize
 
 from folds.store import FoldOutput
+from models.core.registry import ModelSpec, register
 
 VOTE_DEFAULTS = {
     "k": 20,  # neighbours that vote
@@ -73,3 +74,10 @@ def neighbour_fold(representation, data, hp: dict) -> FoldOutput:
 
 def neighbour_search_space(hp) -> dict:
     return {"k": hp.Int("k", 5, 50, step=5), "power": hp.Float("power", 0.0, 6.0, step=1.0)}
+
+
+def register_neighbour_model(name: str, inputs: str, representation, defaults: dict, description: str) -> None:
+    """A knn model: `representation(data, hp)` gives the fold's (train, val, test) rows, they vote."""
+    register(ModelSpec(name=name, inputs=inputs, defaults=defaults,
+                       train_fold=functools.partial(neighbour_fold, representation),
+                       search_space=neighbour_search_space, tags=["sklearn", inputs], description=description))

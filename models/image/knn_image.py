@@ -7,15 +7,14 @@ very different scales, and a few large channels would otherwise decide every cos
 """
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
 from challenge.images import check_images
-from models.core.neighbour_votes import VOTE_DEFAULTS, neighbour_fold, neighbour_search_space
-from models.core.registry import FoldData, ModelSpec, register
+from models.core.neighbour_votes import VOTE_DEFAULTS, register_neighbour_model
+from models.core.registry import FoldData
 from models.image.backbones import get_backbone
 from models.image.image_features import extract_features
 
@@ -45,10 +44,6 @@ def image_rows(data: FoldData, hp: dict):
     return tuple(scaler.transform(x).astype(np.float32) for x in (x_train, x_val, x_test))
 
 
-register(ModelSpec(
-    name="knn_image", inputs="image", defaults=DEFAULTS,
-    train_fold=functools.partial(neighbour_fold, image_rows), search_space=neighbour_search_space,
-    tags=["sklearn", "image"],
-    description="class votes of the k most similar training images, cosine over cached EfficientNet-Lite0 "
-                "features",
-))
+register_neighbour_model(
+    "knn_image", "image", image_rows, DEFAULTS,
+    "class votes of the k most similar training images, cosine over cached EfficientNet-Lite0 features")

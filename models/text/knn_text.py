@@ -9,12 +9,11 @@ models/core/neighbour_votes.py does the voting; docs/knn.md has what they add to
 """
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 
-from models.core.neighbour_votes import VOTE_DEFAULTS, neighbour_fold, neighbour_search_space, unit_blocks
-from models.core.registry import FoldData, ModelSpec, register
+from models.core.neighbour_votes import VOTE_DEFAULTS, register_neighbour_model, unit_blocks
+from models.core.registry import FoldData
 from models.text import tfidf
 from models.text.pretrained_text import FROZEN_DEFAULTS, frozen_features
 
@@ -41,16 +40,9 @@ def e5_rows(data: FoldData, hp: dict):
     return tuple(unit_blocks(np.split(x, n_fields, axis=1)) for x in frozen_features(data, hp))
 
 
-register(ModelSpec(
-    name="knn_tfidf", inputs="text", defaults=TFIDF_DEFAULTS,
-    train_fold=functools.partial(neighbour_fold, tfidf_rows), search_space=neighbour_search_space,
-    tags=["sklearn", "text"],
-    description="class votes of the k most similar training rows, cosine over the tfidf model's TF-IDF matrix",
-))
-register(ModelSpec(
-    name="knn_e5", inputs="text", defaults=E5_DEFAULTS,
-    train_fold=functools.partial(neighbour_fold, e5_rows), search_space=neighbour_search_space,
-    tags=["sklearn", "text"],
-    description="class votes of the k most similar training rows, cosine over frozen e5 title + description "
-                "embeddings",
-))
+register_neighbour_model(
+    "knn_tfidf", "text", tfidf_rows, TFIDF_DEFAULTS,
+    "class votes of the k most similar training rows, cosine over the tfidf model's TF-IDF matrix")
+register_neighbour_model(
+    "knn_e5", "text", e5_rows, E5_DEFAULTS,
+    "class votes of the k most similar training rows, cosine over frozen e5 title + description embeddings")
