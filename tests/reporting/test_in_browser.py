@@ -45,6 +45,9 @@ def open_page(browser, path):
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
     page.on("requestfailed", lambda r: problems.append(f"failed request {r.url[:80]}: {r.failure}"))
     response = page.goto(path.as_uri(), wait_until="load")
+    # Playwright hands its events to Python asynchronously: on a busy machine a failed image's event
+    # could still be on its way at "load". Network idle comes after every request's end is reported.
+    page.wait_for_load_state("networkidle")
     contents = page.evaluate(PAGE_CONTENTS)
     page.close()
     return response, contents, problems
