@@ -72,6 +72,12 @@ class Estimate:
     def minutes(self) -> float:
         return self.seconds / 60
 
+    def scaled(self, factor: float) -> "Estimate":
+        """The same estimate with its times multiplied by `factor` (a run's measured pace)."""
+        if factor == 1.0:
+            return self
+        return Estimate(self.seconds * factor, self.peak_gb, self.basis, self.parts, self.once_seconds * factor)
+
 
 def load_reference(path: str | Path = REFERENCE_COSTS) -> dict:
     return json.loads(Path(path).read_text())

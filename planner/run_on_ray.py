@@ -34,7 +34,8 @@ def run_plan_on_ray(plan: Plan, args, is_complete: Callable[[Step], bool],
     for result in trained:
         print_table(*result)
     fold_seconds = {name: sum(s.get("seconds", 0.0) for s in summaries) for name, summaries, _ in trained}
-    results = [StepResult(step.name, step.estimate.seconds, elapsed_s=fold_seconds.get(step.name, 0.0),
+    # every fold is queued at once, so no finished fold corrects another's estimate: at pace = planned
+    results = [StepResult(step.name, step.estimate.seconds, step.estimate.seconds, elapsed_s=fold_seconds.get(step.name, 0.0),
                           folds_trained=list(step.folds_left), complete=is_complete(step),
                           note="on Ray: took = its folds' times summed")
                for step in plan.steps]
