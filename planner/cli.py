@@ -10,6 +10,7 @@ from planner.lanes import LanePlan, format_lane_plan, lane_machine, make_lane_pl
 from planner.machine import this_machine
 from planner.plan import (CPU_CANDIDATES, GPU_CANDIDATES, STACK_METHOD, Plan, candidate_step, format_minutes,
                           format_plan, make_plan, parse_budget, recipe_entry)
+from planner.upgrades import load_upgrades
 
 PROBE_WORTH = 3.0  # probe a step only if it could fit were this machine 3x faster than the reference
 
@@ -73,7 +74,7 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
                       f"{ratios}" if ratios else "not probed: the cost table has no reference probe to compare "
                       "with yet (python -m planner.probe --reference); the reference machine's figures")
     options = dict(candidates=candidates, done_folds=done, memory_gb=0.0 if described else machine.memory_gb,
-                   probe_s=probe_s)
+                   probe_s=probe_s, upgrades=load_upgrades())
     if lanes_for is None:
         plan = make_plan(costs, budget_s, **options)
     else:
@@ -106,7 +107,7 @@ def fold_trainer(args):
 
     def train_fold(step, k: int) -> None:
         trained = training.train_model(step.model, name=step.name, folds=str(k), overrides=step.settings,
-                                       quiet=not per_epoch, **common)
+                                       quiet=not per_epoch, **{**common, "seed": common["seed"] + step.seed_offset})
         if args.verbose:
             training.print_table(*trained)
 
@@ -159,7 +160,10 @@ def run_budget(args) -> dict:
         print(format_lane_plan(format_plan(plan, header), lanes), flush=True)
     record = {"budget": args.budget, "budget_s": plan.budget_s, "device": plan.device,
               "steps": [{"name": s.name, "model": s.model, "settings": s.settings, "estimate_s": s.estimate.seconds,
-                         "basis": s.estimate.basis, "folds_left": s.folds_left} for s in plan.steps],
+                         "basis": s.estimate.basis, "folds_left": s.folds_left, "seed_offset": s.seed_offset}
+                        for s in plan.steps],
+              "upgrades": [{"name": u.name, "extra_s": extra, "gain": u.gain} for u, extra in plan.upgrades.taken],
+              "upgrades_not_fitted": [u.name for u, _ in plan.upgrades.did_not_fit],
               "stack_s": plan.stack.seconds, "submit_s": plan.submit.seconds, "left_out": plan.left_out,
               "probe_s": plan.probe_s}
     if lanes_for is not None:

@@ -19,6 +19,9 @@ and the later (cheaper) steps are still tried. On the CPU (docs/benchmarks.md):
    e5 in the stack, 0.7408 -> 0.7477) but 36 of the text recipe's 51 minutes at 7.4k rows, about 7
    hours of 5 folds at real size on 2 cores.
 
+What this first pass leaves of the budget then goes to upgrades with a measured gain, by gain per
+minute (planner/upgrades.py): fuller settings of a model in the plan, or models added beside it.
+
 On a GPU the same order holds with the `challenge_gpu` recipe's models and settings: text_cnn at
 its default epochs, e5, effnet_lite0 at 224 px, e5 fine-tuned end to end (`e5_full`).
 `bilstm` and the other RNNs are priced in the cost table but not chosen: they add under half a
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 
 from challenge.errors import DataError
 from planner.costs import CostModel, Estimate, Work
+from planner.upgrades import Upgrade, UpgradeChoice, stands_for, why_not_applicable
 from recipebook.recipes import RECIPES, recipe_steps
 
 STACK_METHOD = "lgbm"
@@ -75,9 +79,12 @@ class Step:
     cost: str
     estimate: Estimate
     folds_left: list[int]
+    seed_offset: int = 0  # trained with the run's seed + this (a second seed of a model)
 
     def describe_settings(self) -> str:
         shown = {k: v for k, v in self.settings.items() if k != "tensorboard"}
+        if self.seed_offset:
+            shown["seed"] = f"run's + {self.seed_offset}"
         return ", ".join(f"{k}={v}" for k, v in shown.items()) or "defaults"
 
 
@@ -93,6 +100,7 @@ class Plan:
     n_folds: int = 5
     considered: list[str] = field(default_factory=list)  # the candidates, in order of measured value per minute
     short_of_time: bool = False  # a candidate was left out, or given fewer epochs, for want of time
+    upgrades: UpgradeChoice = field(default_factory=UpgradeChoice)
 
     @property
     def total_s(self) -> float:
@@ -121,8 +129,10 @@ def recipe_entry(recipe: str, entry: str) -> dict:
 
 
 def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=None, memory_gb: float = 0.0,
-              probe_s: float = 0.0) -> Plan:
-    """Steps that fit in `budget_s` (less the probe time already spent), in the candidates' order.
+              probe_s: float = 0.0, upgrades: tuple[Upgrade, ...] = ()) -> Plan:
+    """Steps that fit in `budget_s` (less the probe time already spent), in the candidates' order,
+    then the `upgrades` that fit in what is left (planner/upgrades.py; the CLI passes
+    load_upgrades()).
 
     `done_folds` maps a stored model name to the folds already finished in the run (resume: only
     the rest is estimated); `memory_gb` > 0 leaves out steps whose peak memory is above it.
@@ -173,8 +183,61 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
         left = max(0.0, available - used - reserve)
         left_out.append((entry["name"], f"{format_minutes(cheapest.estimate.seconds)} min estimated"
                                         f"{at_epochs(cheapest, entry['name'])}, {format_minutes(left)} left"))
+    room = available - used - stack_cost(len(steps)).seconds - submit.seconds
+    choice = fill_with_upgrades(costs, steps, room, upgrades, done_folds, memory_gb, stack_cost)
     return Plan(budget_s, costs.device, steps, stack_cost(len(steps)), submit, left_out, probe_s, size.n_folds,
-                considered, short_of_time)
+                considered, short_of_time, choice)
+
+
+def fill_with_upgrades(costs: CostModel, steps: list[Step], room_s: float, upgrades, done_folds: dict,
+                       memory_gb: float, stack_cost) -> UpgradeChoice:
+    """Put upgrades into `steps` (in place) in order of measured gain per minute while they fit in
+    `room_s` (the seconds the first pass and its stack left; an upgrade's extra seconds count the
+    bigger stack); returns what was taken and why the others were not."""
+    choice = UpgradeChoice()
+    priced = []
+    for upgrade in upgrades:
+        why = why_not_applicable(upgrade, [s.name for s in steps], costs.device, bool(costs.size.images))
+        if why:
+            choice.not_applicable.append((upgrade, why))
+            continue
+        new_steps = [priced_step(costs, u.name, u.model, u.settings, u.cost, u.epochs, done_folds, u.seed_offset)
+                     for u in upgrade.steps]
+        priced.append((upgrade, new_steps))
+
+    def extra_seconds(upgrade: Upgrade, new_steps: list[Step]) -> tuple[float, int]:
+        replaced = [i for i, s in enumerate(steps) if upgrade.replaces and stands_for(s.name, upgrade.replaces)]
+        given_back = sum(steps[i].estimate.seconds for i in replaced)
+        models_after = len(steps) + len(new_steps) - len(replaced)
+        stacking = stack_cost(models_after).seconds - stack_cost(len(steps)).seconds
+        return sum(s.estimate.seconds for s in new_steps) - given_back + stacking, (replaced or [None])[0]
+
+    def per_minute(item) -> float:
+        upgrade, new_steps = item
+        return upgrade.gain / max(extra_seconds(upgrade, new_steps)[0] / 60, 0.1)
+
+    for upgrade, new_steps in sorted(priced, key=per_minute, reverse=True):
+        why = why_not_applicable(upgrade, [s.name for s in steps], costs.device, bool(costs.size.images))
+        if why:  # an upgrade taken earlier changed the plan (a step it adds silences this one)
+            choice.not_applicable.append((upgrade, why))
+            continue
+        heaviest = max(s.estimate.peak_gb for s in new_steps)
+        if memory_gb and heaviest > memory_gb:
+            choice.not_applicable.append((upgrade, f"needs about {heaviest:.1f} GB, the machine has "
+                                                   f"{memory_gb:.0f} GB"))
+            continue
+        extra, replaced_at = extra_seconds(upgrade, new_steps)
+        if extra > room_s:
+            choice.did_not_fit.append((upgrade, extra))
+            continue
+        if replaced_at is None:
+            steps.extend(new_steps)
+        else:
+            steps[replaced_at:replaced_at + 1] = new_steps
+        room_s -= extra
+        choice.taken.append((upgrade, extra))
+    choice.room_s = room_s
+    return choice
 
 
 def at_epochs(step: Step, entry_name: str) -> str:
@@ -183,11 +246,17 @@ def at_epochs(step: Step, entry_name: str) -> str:
 
 
 def candidate_step(costs: CostModel, candidate: Candidate, entry: dict, epochs: int | None, done_folds: dict) -> Step:
-    settings = dict(entry["set"])
     name = entry["name"]
+    if epochs is not None and candidate.epoch_options and epochs != candidate.epoch_options[0]:
+        name = f"{name}_{epochs}ep"  # another configuration: its own folder in the run
+    return priced_step(costs, name, entry["model"], entry["set"], candidate.cost, epochs, done_folds)
+
+
+def priced_step(costs: CostModel, name: str, model: str, settings: dict, cost: str, epochs: int | None,
+                done_folds: dict, seed_offset: int = 0) -> Step:
+    """A step with its estimate for the folds the run has not finished yet."""
+    settings = dict(settings)
     if epochs is not None:
-        if candidate.epoch_options and epochs != candidate.epoch_options[0]:
-            name = f"{name}_{epochs}ep"  # another configuration: its own folder in the run
         settings["epochs"] = epochs
     done = set(done_folds.get(name, ()))
     folds_left = [k for k in range(costs.size.n_folds) if k not in done]
@@ -195,23 +264,39 @@ def candidate_step(costs: CostModel, candidate: Candidate, entry: dict, epochs: 
     work = Work(folds=len(folds_left), epochs=epochs or 1, passes=passes, dataset_cached=bool(done))
     if not folds_left:
         work = Work(folds=0, epochs=0, dataset_cached=True)
-    estimate = costs.estimate(candidate.cost, work, with_fold_calls=True)
+    estimate = costs.estimate(cost, work, with_fold_calls=True)
     if not folds_left:
         estimate.seconds = 0.0  # finished earlier: nothing to run
-    return Step(name, entry["model"], settings, candidate.cost, estimate, folds_left)
+    return Step(name, model, settings, cost, estimate, folds_left, seed_offset)
 
 
 def unused_time_note(plan: Plan) -> list[str]:
-    """When time is not what limits the plan: how much is unused and why nothing fills it. Only
-    models with a measured gain per minute are candidates (the module docstring); none is added
-    for the sake of using the time."""
+    """How much of the budget the plan leaves unused, and why nothing fills it: what was left out
+    needs more time, or every model and upgrade with a measured gain is in (none is added for the
+    sake of using the time)."""
     unused = plan.budget_s - plan.total_s
-    if plan.short_of_time or unused < 60:
+    if unused < 60:
         return []
+    if plan.short_of_time or plan.upgrades.did_not_fit:
+        return [f"unused: {format_minutes(unused)} min, too little for what is left out or did not fit above"]
     allowed = " that this data and machine allow" if plan.left_out else ""  # no images, too little memory
-    return [f"unused: {format_minutes(unused)} min; every model with a measured gain on the benchmarks{allowed} is "
-            f"in the plan, so more time adds nothing",
+    return [f"unused: {format_minutes(unused)} min; every model and upgrade with a measured gain on the "
+            f"benchmarks{allowed} is in the plan, so more time adds nothing",
             f"  considered, by measured value per minute: {', '.join(plan.considered)}"]
+
+
+def upgrade_lines(plan: Plan) -> list[str]:
+    """The upgrades taken, with their extra minutes and measured gains, and those that did not fit."""
+    choice, lines = plan.upgrades, []
+    if choice.taken:
+        lines.append("upgrades (planner/upgrades.json), by measured gain per minute:")
+        lines += [f"  {u.name}: {u.what}; +{format_minutes(extra)} min for {u.describe_gain()} on {u.measured_on}"
+                  for u, extra in choice.taken]
+    if choice.did_not_fit:
+        lines.append("upgrades that did not fit:")
+        lines += [f"  {u.name}: +{format_minutes(extra)} min needed, {format_minutes(max(0.0, choice.room_s))} left "
+                  f"({u.describe_gain()})" for u, extra in choice.did_not_fit]
+    return lines
 
 
 def format_plan(plan: Plan, header: str) -> str:
@@ -241,6 +326,7 @@ def format_plan(plan: Plan, header: str) -> str:
     if plan.left_out:
         lines.append("left out:")
         lines += [f"  {name}: {why}" for name, why in plan.left_out]
+    lines += upgrade_lines(plan)
     lines += unused_time_note(plan)
     if any("estimate" in r[5] for r in rows):
         lines.append("basis: 'reference' = measured on the 2-core reference machine (planner/reference_costs.json); "

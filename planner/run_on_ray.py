@@ -17,7 +17,7 @@ from planner.run import RunSummary, StepResult
 def step_job(step: Step, common: dict, quiet: bool) -> dict:
     """train_model's arguments for the folds a step has left."""
     return dict(model=step.model, name=step.name, folds=",".join(str(k) for k in step.folds_left),
-                overrides=step.settings, quiet=quiet, **common)
+                overrides=step.settings, quiet=quiet, **{**common, "seed": common["seed"] + step.seed_offset})
 
 
 def run_plan_on_ray(plan: Plan, args, is_complete: Callable[[Step], bool],
