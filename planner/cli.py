@@ -8,6 +8,7 @@ from pathlib import Path
 from planner.costs import CostModel, DataSize, load_reference
 from planner.lanes import LanePlan, format_lane_plan, lane_machine, make_lane_plan, pack_lanes
 from planner.machine import this_machine
+from planner.past_runs import PastRuns, measured_steps
 from planner.plan import (CPU_CANDIDATES, GPU_CANDIDATES, STACK_METHOD, Plan, candidate_step, format_minutes,
                           format_plan, make_plan, parse_budget, recipe_entry)
 from planner.upgrades import load_upgrades
@@ -73,6 +74,8 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
         probe_note = (f"probed {'now' if probe_s else 'earlier (cached)'}, this machine's time / the reference's: "
                       f"{ratios}" if ratios else "not probed: the cost table has no reference probe to compare "
                       "with yet (python -m planner.probe --reference); the reference machine's figures")
+    if costs.probe_ratios and not described:  # earlier runs corrected probed estimates only
+        costs.past_factors = PastRuns(cache_dir).factors(machine.key)
     options = dict(candidates=candidates, done_folds=done, memory_gb=0.0 if described else machine.memory_gb,
                    probe_s=probe_s, upgrades=load_upgrades())
     if lanes_for is None:
@@ -146,10 +149,10 @@ class _LazyProbe:
             self.probe.__exit__(*exc)
 
 
-def run_budget(args) -> dict:
+def run_budget(args, cache_dir: str = "cache") -> dict:
     """Plan, print, and (unless --plan-only) run; the run ends with the named recipes' own last step
     (recipebook.steps.stack_and_submit), so a budget run submits by the same rule."""
-    plan, header = build_plan(args)
+    plan, header = build_plan(args, cache_dir)
     lanes_for = lane_machine(args)
     if lanes_for is None:
         print(format_plan(plan, header), flush=True)
@@ -196,6 +199,8 @@ def run_budget(args) -> dict:
     else:
         summary = run_plan(plan, fold_trainer(args), is_complete, finish,
                            step_finished=lambda step: print_step_table(args.run_dir, step.name))
+        if "x probe" in " ".join(s.estimate.basis for s in plan.steps):  # a probed plan: the next one learns
+            PastRuns(cache_dir).record(this_machine().key, measured_steps(plan, summary.results))
     print(summary.format())
     record["outcome"] = [vars(r) for r in summary.results]
     record.update(stacked=summary.stacked, submission=str(summary.submission), elapsed_s=summary.elapsed_s)

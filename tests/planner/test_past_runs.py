@@ -1,0 +1,85 @@
+"""What earlier budget runs took on this machine corrects the next plan (planner/past_runs.py)."""
+from __future__ import annotations
+
+import pytest
+
+import recipes
+from planner.costs import CostModel, DataSize, Estimate
+from planner.past_runs import MIN_RECORDED_S, PastRuns, measured_steps
+from planner.plan import Plan, Step
+from planner.run import RunSummary, StepResult
+
+
+def test_a_recorded_ratio_is_this_machines_only_bounded_and_replaced_by_the_next_run(tmp_path):
+    past = PastRuns(tmp_path)
+    past.record("machine-a", [("tfidf", 300.0, 200.0), ("e5", 1000.0, 250.0), ("text_cnn", 5.0, 10.0)])
+    assert past.factors("machine-a") == {"tfidf": 1.5, "e5": 2.0}  # e5's 4x bounded; a 10-s step not kept
+    assert past.factors("machine-b") == {}
+    past.record("machine-a", [("tfidf", 180.0, 200.0)])
+    assert past.factors("machine-a") == {"tfidf": 0.9, "e5": 2.0}
+    assert MIN_RECORDED_S > 10
+
+
+def test_a_past_factor_scales_the_estimate_and_says_so(table):
+    costs = CostModel(table, DataSize(train_rows=1000, test_rows=200))
+    plain = costs.estimate("e5", _work())
+    costs.past_factors = {"e5": 1.3}
+    corrected = costs.estimate("e5", _work())
+    assert corrected.seconds == pytest.approx(1.3 * plain.seconds) and corrected.past_factor == 1.3
+    assert corrected.basis == plain.basis + " x past run"
+    assert costs.estimate("tfidf", _work()).basis == plain.basis  # other steps untouched
+
+
+def _work():
+    from planner.costs import Work
+
+    return Work(folds=5)
+
+
+def test_measured_steps_compare_the_folds_trained_with_their_uncorrected_estimate():
+    # 600 s over 5 folds, 100 of them once (the first fold carries them): 2 folds are 200 + 100 planned
+    trained = Step("e5", "e5", {}, "e5", Estimate(600.0, 1.0, "reference", once_seconds=100.0), [0, 1, 2, 3, 4])
+    skipped = Step("e5_finetune", "e5_finetune", {}, "e5_finetune", Estimate(900.0, 1.0, "reference"), [0, 1])
+    corrected = Step("tfidf", "tfidf", {}, "tfidf", Estimate(400.0, 1.0, "reference", past_factor=2.0), [0, 1])
+    plan = Plan(3600.0, "cpu", [trained, skipped, corrected], Estimate(0, 0, ""), Estimate(0, 0, ""))
+    results = [StepResult("e5", 600.0, elapsed_s=450.0, folds_trained=[0, 1]), StepResult("e5_finetune", 900.0),
+               StepResult("tfidf", 400.0, elapsed_s=500.0, folds_trained=[0, 1])]
+    assert measured_steps(plan, results) == [("e5", 450.0, 300.0), ("tfidf", 500.0, 200.0)]
+
+
+def test_a_probed_budget_run_records_its_steps_and_the_next_plan_reads_them(demo_dir, tmp_path, monkeypatch):
+    from planner import cli
+    from planner.costs import load_reference
+    from planner.machine import this_machine
+    from folds.store import data_identity
+    from planner.probe import ProbeCache, data_fingerprint
+    from challenge.cli import load_data
+
+    table = load_reference()
+    table["probe"]["cpu"] = {"seconds": {"tfidf": 5.0}}  # a reference probe for tfidf only
+    monkeypatch.setattr(cli, "load_reference", lambda: table)
+    cache = tmp_path / "cache"
+    data = load_data(str(demo_dir))  # the probe is cached, so none runs
+    ProbeCache(cache).put(this_machine().key, data_fingerprint(data_identity(data)), {"tfidf": 5.0}, {})
+    run_dir = tmp_path / "run"
+    args = recipes.build_parser().parse_args(["--budget", "2h", "--device", "cpu", "--data-dir", str(demo_dir),
+                                              "--run-dir", str(run_dir), "--quiet"])
+    first, _ = cli.build_plan(args, str(cache))
+    tfidf = first.steps[0]
+    assert tfidf.name == "tfidf" and tfidf.estimate.basis == "reference x probe"
+
+    def slow_run(plan, *unused, **options):  # every fold of tfidf took 1.5 x its estimate
+        took = 1.5 * max(tfidf.estimate.seconds, MIN_RECORDED_S)
+        plan.steps[0].estimate.seconds = max(tfidf.estimate.seconds, MIN_RECORDED_S)
+        return RunSummary([StepResult("tfidf", 0, elapsed_s=took, folds_trained=list(plan.steps[0].folds_left))]
+                          + [StepResult(s.name, 0) for s in plan.steps[1:]], ["tfidf"])
+
+    monkeypatch.setattr("planner.run.run_plan", slow_run)
+    cli.run_budget(args, str(cache))
+    assert PastRuns(cache).factors(this_machine().key)["tfidf"] == pytest.approx(1.5)
+    second, _ = cli.build_plan(args, str(cache))
+    assert second.steps[0].estimate.basis == "reference x probe x past run"
+    assert second.steps[0].estimate.seconds == pytest.approx(1.5 * tfidf.estimate.seconds)
+    no_probe = recipes.build_parser().parse_args(["--budget", "2h", "--device", "cpu", "--data-dir", str(demo_dir),
+                                                  "--run-dir", str(run_dir), "--no-probe"])
+    assert "past run" not in cli.build_plan(no_probe, str(cache))[0].steps[0].estimate.basis
