@@ -45,5 +45,5 @@ else
   gain stack-s45-cnn stack-s45; gain stack-s45-knn stack-s45; gain stack-s45-seed stack-s45; gain stack-s45-cnn-seed stack-s45-cnn
 fi
 for model in $(ls "$run"); do
-  [ -f "$run/$model/metrics.json" ] && echo "$model OOF $($py -c "import json; m=json.load(open('$run/$model/metrics.json')); print(round(m['oof']['weighted_f1'],4))")" | tee -a "$log"
+  if [ -f "$run/$model/metrics.json" ]; then echo "$model OOF $($py -c "import json; m=json.load(open('$run/$model/metrics.json')); print(round(m['oof']['weighted_f1'],4))")" | tee -a "$log"; fi
 done

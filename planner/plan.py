@@ -296,6 +296,8 @@ def upgrade_lines(plan: Plan) -> list[str]:
         lines.append("upgrades that did not fit:")
         lines += [f"  {u.name}: +{format_minutes(extra)} min needed, {format_minutes(max(0.0, choice.room_s))} left "
                   f"({u.describe_gain()})" for u, extra in choice.did_not_fit]
+    if choice.not_applicable:
+        lines.append("upgrades not taken: " + "; ".join(f"{u.name} ({why})" for u, why in choice.not_applicable))
     return lines
 
 

@@ -68,6 +68,7 @@ def test_upgrades_go_by_gain_per_minute_and_a_replacement_keeps_its_place(text_c
     assert taken(plan) == ["text_cnn_12ep"] and [u.name for u, _ in plan.upgrades.did_not_fit] == ["e5_finetune_seed2"]
     why = {u.name: reason for u, reason in plan.upgrades.not_applicable}
     assert why["knn_text"] == "adds nothing measurable beside e5_finetune"
+    assert "upgrades not taken: knn_text (adds nothing measurable beside e5_finetune)" in format_plan(plan, "")
     assert plan.total_s <= plan.budget_s
 
 
@@ -121,12 +122,15 @@ def test_the_projects_upgrades_are_priced_registered_and_point_at_plan_steps():
     entries = {c.entry for c in CPU_CANDIDATES + GPU_CANDIDATES}
     upgrades = load_upgrades()
     assert upgrades, "planner/upgrades.json lists no upgrade"
+    upgrade_steps = {s.name for u in upgrades for s in u.steps}
     for upgrade in upgrades:
         for step in upgrade.steps:
             assert step.cost in table["cpu"], f"{upgrade.name}: no cost entry {step.cost!r}"
             assert step.model in registered_models(), f"{upgrade.name}: {step.model!r} is not a registered model"
-        for name in (upgrade.replaces,) * bool(upgrade.replaces) + upgrade.requires + upgrade.unless:
+        for name in (upgrade.replaces,) * bool(upgrade.replaces) + upgrade.requires:
             assert name in entries, f"{upgrade.name}: {name!r} is not a step the first pass can choose"
+        for name in upgrade.unless:  # a first-pass step or another upgrade's
+            assert name in entries | upgrade_steps, f"{upgrade.name}: {name!r} is not a step any plan can hold"
         if upgrade.gain is not None:
             assert upgrade.interval and upgrade.measured_on, f"{upgrade.name}: a gain needs its interval and source"
     # every upgrade's stored names are its own: none collides with a first-pass step's
