@@ -48,6 +48,7 @@ WORKER_GROUPS = {
     "tests/models/test_no_library_warnings.py": "bilstm_training",
     "tests/models/test_image_models.py": "image_run",
     "tests/models/test_text_pretrained.py": "e5",
+    "tests/models/test_gpu_rehearsal.py": "gpu_rehearsal",  # one rehearsal process for its three settings
 }
 # Under xdist the run ends when the test a worker started last ends: the long tests start first (after
 # the groups), the many short ones fill in at the end.

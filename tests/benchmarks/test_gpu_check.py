@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from challenge.demo import make_demo
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,6 +38,10 @@ def test_rehearsal_gpu_check_smoke_runs_the_whole_path_on_the_cpu(tiny_e5_preset
     assert image["images_per_s"] > 0 and len(image["weighted_f1"]) == 2 and image["images"] == 72
     # the smoke's folds run in rehearsal, XLA resolved as on a GPU: e5_full compiles, a few widths only
     assert 0 < text["xla_compilations"] <= 40
+    # e5_full with its head phase first, mixed precision under XLA: probabilities float32, finite, summing to 1
+    for split in ("val", "test"):
+        probs = np.load(tmp_path / "out" / "work" / "text_run" / "e5_full" / "fold0" / f"{split}_probs.npy")
+        assert probs.dtype == np.float32 and np.isfinite(probs).all() and np.abs(probs.sum(axis=1) - 1).max() < 1e-3
     written = json.loads((tmp_path / "out" / "reference_costs.json").read_text())
     epoch = written["gpu"]["e5_full"]["parts"]["epoch"]
     assert epoch["measured"] is True and epoch["rows"] == 48 and "gpu_check.py" in epoch["source"]

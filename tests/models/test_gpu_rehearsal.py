@@ -1,8 +1,10 @@
 """The GPU road rehearsed on the CPU (ESHOPPYE_GPU_REHEARSAL=1, models/core/rehearsal.py): every
 registered Keras model trains and predicts one fold (a) under mixed_float16, (b) mirrored over 2
 replicas, (c) with XLA resolved as on a GPU, its compilations counted; the RNNs keep cuDNN's
-conditions. Each setting is process-wide, so each runs in a process of its own
-(tests/models/rehearsal_child.py) over every model at tiny sizes. `pytest -k rehearsal` runs them."""
+conditions. The rehearsal is process-wide: every setting runs in one process of its own
+(tests/models/rehearsal_child.py: one TensorFlow start) over every model at tiny sizes, made once
+for the file's tests by a fixture. `pytest -k rehearsal` runs them, with the challenge_gpu recipe
+(tests/test_gpu_recipe_rehearsal.py: e5_full's mixed precision and XLA) and gpu_check's smoke."""
 from __future__ import annotations
 
 import json
@@ -88,25 +90,44 @@ def steps_for(data: dict, extra: dict, steps_table: dict) -> list[dict]:
     return steps
 
 
-def rehearse(data: dict, setting: str, extra: dict, steps_table: dict, xla: bool = False,
-             rehearsal: bool = True) -> dict:
-    """Fold 0 of each model in one process (in GPU rehearsal unless told); the child's results per model."""
-    folder = data["root"] / setting
-    job, result = folder / "job.json", folder / "result.json"
-    folder.mkdir()
-    job.write_text(json.dumps({"data_dir": str(data["root"] / "data"), "run_dir": str(folder / "run"),
-                               "models": steps_for(data, extra, steps_table)}))
+# setting -> (overrides added to every model, models, XLA resolved as on a GPU or as on a CPU). In
+# this order the mirrored run reads the encoder outputs and image features the mixed run cached
+# (cache keys hold neither precision nor strategy), as a second run on a GPU would.
+SETTINGS = {
+    # e5_full's mixed run with XLA is challenge_gpu's own, both folds (tests/test_gpu_recipe_rehearsal.py)
+    "mixed_xla": ({"mixed_precision": True}, {k: v for k, v in STEPS.items() if k != "e5_full"}, True),
+    "mixed_applications": ({"mixed_precision": True}, APPLICATIONS, False),
+    "mirrored": ({"strategy": "mirrored"}, STEPS, True),
+}
+
+
+@pytest.fixture(scope="module")
+def rehearsed(rehearsal_data) -> dict:
+    """Fold 0 of every model under each of SETTINGS, in one process in GPU rehearsal with XLA's
+    modules dumped (tests/models/rehearsal_child.py): per setting, the child's results per model.
+    The file runs in one xdist worker (tests/conftest.py: WORKER_GROUPS), so this runs once."""
+    root = rehearsal_data["root"]
+    job, result = root / "job.json", root / "result.json"
+    runs = [{"setting": setting, "run_dir": str(root / setting), "xla": xla,
+             "models": steps_for(rehearsal_data, extra, table)} for setting, (extra, table, xla) in SETTINGS.items()]
+    job.write_text(json.dumps({"data_dir": str(root / "data"), "runs": runs}))
     env = {**os.environ, "ESHOPPYE_GPU_REHEARSAL": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    if rehearsal:
-        env = rehearsal_environment(env)
-    if xla:
-        env = xla_compilations.environment(folder / "xla", env)
+    env = xla_compilations.environment(root / "xla", rehearsal_environment(env))
     done = subprocess.run([sys.executable, str(REPO / "tests" / "models" / "rehearsal_child.py"), str(job),
-                           str(result)], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+                           str(result)], cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
     assert result.is_file(), done.stdout[-2000:] + done.stderr[-4000:]
     results = json.loads(result.read_text())
+    print(json.dumps({setting: {k: (v["seconds"], v.get("xla_compilations")) for k, v in models.items()}
+                      for setting, models in results.items()}))
+    return results
+
+
+def setting_results(rehearsed: dict, setting: str) -> dict:
+    """One setting's results, every model's failure reported at once."""
+    results = rehearsed.get(setting, {})
     failed = {name: r["error"] for name, r in results.items() if not r["ok"]}
     assert not failed, "\n\n".join(f"--- {name}\n{error}" for name, error in failed.items())
+    assert set(results) == set(SETTINGS[setting][1]), (setting, sorted(results))  # the child did not stop short
     return results
 
 
@@ -124,11 +145,10 @@ def test_rehearsal_covers_every_keras_model():
     assert keras_models == {model for model, _ in {**STEPS, **APPLICATIONS}.values()} | set(SAME_AS)
 
 
-def test_rehearsal_mixed_float16_with_xla_as_on_a_gpu(rehearsal_data):
+def test_rehearsal_mixed_float16_with_xla_as_on_a_gpu(rehearsed):
     """(a) and (c) together, as a GPU runs them: float16 compute, XLA wherever Keras turns it on there,
     every compilation counted (XLA's module dump)."""
-    results = rehearse(rehearsal_data, "mixed_xla", {"mixed_precision": True}, STEPS, xla=True)
-    print(json.dumps({k: (v["seconds"], v["xla_compilations"]) for k, v in results.items()}))
+    results = setting_results(rehearsed, "mixed_xla")
     assert_probabilities(results)
     for name, r in results.items():
         if name in XLA_MODELS:
@@ -137,20 +157,17 @@ def test_rehearsal_mixed_float16_with_xla_as_on_a_gpu(rehearsal_data):
             assert r["xla_compilations"] == 0, (name, r["xla_compilations"])
 
 
-def test_rehearsal_keras_applications_backbones_mixed_float16(rehearsal_data):
-    """(a) for the keras.applications backbones, outside rehearsal (no XLA: see APPLICATIONS)."""
-    results = rehearse(rehearsal_data, "mixed_applications", {"mixed_precision": True}, APPLICATIONS,
-                       rehearsal=False)
-    assert_probabilities(results)
+def test_rehearsal_keras_applications_backbones_mixed_float16(rehearsed):
+    """(a) for the keras.applications backbones, XLA resolved as on a CPU (see APPLICATIONS)."""
+    assert_probabilities(setting_results(rehearsed, "mixed_applications"))
 
 
-def test_rehearsal_mirrored_two_replicas_every_keras_model(rehearsal_data):
+def test_rehearsal_mirrored_two_replicas_every_keras_model(rehearsed):
     """(b): 2 replicas. The keras.applications backbones are left to effnet_lite0: what a strategy
     touches (the head, phase 2) is the same code; their feature extraction runs outside it. Keras
     compiles nothing with XLA under a tf.distribute strategy: e5's head and e5_full, unlike their mixed
     run (e5_finetune's cached lower layers and the image features are computed outside the strategy)."""
-    results = rehearse(rehearsal_data, "mirrored", {"strategy": "mirrored"}, STEPS, xla=True)
-    print(json.dumps({k: (v["seconds"], v["xla_compilations"]) for k, v in results.items()}))
+    results = setting_results(rehearsed, "mirrored")
     assert_probabilities(results)
     assert results["e5"]["xla_compilations"] == results["e5_full"]["xla_compilations"] == 0, results
 
