@@ -2,6 +2,8 @@
 class weights and the standard callbacks."""
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import keras
@@ -62,6 +64,24 @@ def class_weights(y: np.ndarray, n_classes: int, mode: str) -> dict | None:
     return full
 
 
+class ResumableBackup(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore that survives a kill while it writes: Keras's `double_checkpoint` keeps the
+    previous epoch's backup beside the latest and falls back to it when the latest cannot be read;
+    a backup cut short in its first save (nothing to fall back to) is dropped and the fold starts
+    over instead of failing every retry."""
+
+    def __init__(self, backup_dir: str):
+        super().__init__(backup_dir, double_checkpoint=True)
+
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except OSError as err:
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
+            print(f"{self.backup_dir}: the backup was cut short by a stopped process ({err}) and has no earlier "
+                  f"copy; this fold starts again from its first epoch.", file=sys.stderr)
+
+
 def standard_callbacks(fold_dir: Path, hp: dict, save_model: bool = True,
                        reduce_lr: bool = True) -> list[keras.callbacks.Callback]:
     """Resume after a crash, keep the best model, stop early, lower the LR, log every epoch.
@@ -71,7 +91,7 @@ def standard_callbacks(fold_dir: Path, hp: dict, save_model: bool = True,
     fold_dir = Path(fold_dir)
     fold_dir.mkdir(parents=True, exist_ok=True)
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(fold_dir / "backup")),
+        ResumableBackup(str(fold_dir / "backup")),
         keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=hp.get("patience", 3),
                                       restore_best_weights=True),
         keras.callbacks.CSVLogger(str(fold_dir / "history.csv"), append=True),

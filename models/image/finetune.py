@@ -26,7 +26,7 @@ import keras
 import numpy as np
 
 from challenge.images import augmentation, image_dataset
-from models.core.metrics import MONITOR, class_weights, weighted_f1_metric
+from models.core.metrics import MONITOR, ResumableBackup, class_weights, weighted_f1_metric
 from models.core.run_options import distribution_scope
 
 FINETUNE_DEFAULTS = {
@@ -119,7 +119,7 @@ def finetune_callbacks(folder: Path, extra=()) -> list[keras.callbacks.Callback]
     kept (usually the last: the learning rate ends at zero)."""
     folder.mkdir(parents=True, exist_ok=True)
     return [
-        keras.callbacks.BackupAndRestore(str(folder / "backup")),
+        ResumableBackup(str(folder / "backup")),
         keras.callbacks.ModelCheckpoint(str(folder / "model.keras"), monitor=MONITOR, mode="max",
                                         save_best_only=True),
         keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=10**6, restore_best_weights=True),
