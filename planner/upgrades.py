@@ -93,7 +93,7 @@ def why_not_applicable(upgrade: Upgrade, step_names: list[str], device: str, has
         return "the data has no images"
     if upgrade.gain is None:
         return "gain not measured yet"
-    if upgrade.gain <= 0:
+    if upgrade.gain <= 0 or (upgrade.interval and upgrade.interval[0] <= 0):  # a gain inside the noise is none
         return f"no gain measured ({upgrade.describe_gain()})"
     if any(step.name in step_names for step in upgrade.steps):
         return "already in the plan"
