@@ -205,7 +205,9 @@ def fill_with_upgrades(costs: CostModel, steps: list[Step], room_s: float, upgra
                      for u in upgrade.steps]
         priced.append((upgrade, new_steps))
 
-    def extra_seconds(upgrade: Upgrade, new_steps: list[Step]) -> tuple[float, int]:
+    def extra_seconds(upgrade: Upgrade, new_steps: list[Step]) -> tuple[float, int | None]:
+        """The seconds it adds (its steps less the one it replaces, plus the bigger stack), and where
+        the replaced step stands (None: its steps go at the end)."""
         replaced = [i for i, s in enumerate(steps) if upgrade.replaces and stands_for(s.name, upgrade.replaces)]
         given_back = sum(steps[i].estimate.seconds for i in replaced)
         models_after = len(steps) + len(new_steps) - len(replaced)
