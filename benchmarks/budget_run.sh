@@ -3,7 +3,9 @@
 # directory and an empty cache/ (the e5 conversion, the TF-IDF corpus and the probe are all paid
 # inside the budget), timed, then its submission scored:
 #   benchmarks/budget_run.sh 15m debfr-public runs/budget-15m
-# The timed line goes to benchmarks/timed.log, the run's own output to OUT/budget.log.
+# The timed line goes to benchmarks/timed.log, the run's own output to OUT/budget.log. The machine's
+# record of past runs (planner/past_runs.py) is not emptied: it is what the machine learned, not a
+# cache of work; ESHOPPYE_STATE_DIR=OUT/state before the command plans without it.
 set -euo pipefail
 budget=$1; dataset=$2; out=$3
 repo=$(cd "$(dirname "$0")/.." && pwd)

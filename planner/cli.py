@@ -51,19 +51,21 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
     costs = CostModel(table, size, device)
     done = finished_folds(args.run_dir)
     candidates = GPU_CANDIDATES if device == "gpu" else CPU_CANDIDATES
+    identity = data_identity(data)
 
     probe_note, probe_s = "not probed (--no-probe): the reference machine's figures", 0.0
     if described:
         probe_note = "not probed (--machine describes another machine): the reference machine's figures"
     elif not args.no_probe:
+        # a step this machine ran on this data before is planned from that run, which says more than a probe
+        costs.past_factors = PastRuns().factors(machine.key, data_fingerprint(identity))
         worth = []
         for c in candidates:
-            if c.needs_images and not size.images:
+            if (c.needs_images and not size.images) or c.cost in costs.past_factors:
                 continue
             cheapest = candidate_step(costs, c, recipe_entry(c.recipe, c.entry), (c.epoch_options or (None,))[-1], done)
             if cheapest.folds_left and cheapest.estimate.seconds / PROBE_WORTH <= budget_s:
                 worth.append(cheapest)
-        identity = data_identity(data)
         cache = ProbeCache(cache_dir)
         with _LazyProbe(data, cache_dir) as run_probe:
             seconds, probe_s = measured_probes(table, device, probe_specs(worth), cache, machine.key,
@@ -71,11 +73,13 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
                                                about={"machine": machine.to_json(), "data": identity})
         costs.probe_ratios = probe_ratios(table, device, seconds)
         ratios = ", ".join(f"{k} x{v:.2f}" for k, v in sorted(costs.probe_ratios.items()))
+        past = ", ".join(f"{k} x{v:.2f}" for k, v in sorted(costs.past_factors.items()))
         probe_note = (f"probed {'now' if probe_s else 'earlier (cached)'}, this machine's time / the reference's: "
                       f"{ratios}" if ratios else "not probed: the cost table has no reference probe to compare "
                       "with yet (python -m planner.probe --reference); the reference machine's figures")
-    if costs.probe_ratios and not described:  # earlier runs corrected probed estimates only
-        costs.past_factors = PastRuns(cache_dir).factors(machine.key)
+        if past:
+            probe_note = (f"{probe_note if ratios else 'not probed'}; from earlier runs on this machine and data "
+                          f"(planner/past_runs.py), this machine's time / the reference's: {past}")
     options = dict(candidates=candidates, done_folds=done, memory_gb=0.0 if described else machine.memory_gb,
                    probe_s=probe_s, upgrades=load_upgrades())
     if lanes_for is None:
@@ -95,6 +99,7 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
     header = (f"plan for --budget {args.budget} ({format_minutes(budget_s)} min) on {where}, "
               f"planned for the {device.upper()}\ndata: {size.train_rows:,} training / {size.test_rows:,} test rows, "
               f"{images}, {size.n_folds} folds; figures {probe_note}{gpu_note}")
+    plan.data_key = data_fingerprint(identity)
     return plan, header
 
 
@@ -166,6 +171,8 @@ def run_budget(args, cache_dir: str = "cache") -> dict:
                          "basis": s.estimate.basis, "folds_left": s.folds_left, "seed_offset": s.seed_offset}
                         for s in plan.steps],
               "upgrades": [{"name": u.name, "extra_s": extra, "gain": u.gain} for u, extra in plan.upgrades.taken],
+              "upgrade_ties": [{"name": u.name, "extra_s": extra, "gain": plan.upgrades.gains.get(u.name)}
+                               for u, extra in plan.upgrades.ties],
               "upgrades_not_fitted": [u.name for u, _ in plan.upgrades.did_not_fit],
               "stack_s": plan.stack.seconds, "submit_s": plan.submit.seconds, "left_out": plan.left_out,
               "probe_s": plan.probe_s}
@@ -199,8 +206,9 @@ def run_budget(args, cache_dir: str = "cache") -> dict:
     else:
         summary = run_plan(plan, fold_trainer(args), is_complete, finish,
                            step_finished=lambda step: print_step_table(args.run_dir, step.name))
-        if "x probe" in " ".join(s.estimate.basis for s in plan.steps):  # a probed plan: the next one learns
-            PastRuns(cache_dir).record(this_machine().key, measured_steps(plan, summary.results))
+        if any(s.estimate.basis.endswith((" x probe", " x past run")) for s in plan.steps):  # probed: it learns
+            PastRuns().record(this_machine().key, plan.data_key, measured_steps(plan, summary.results),
+                              about={"data_dir": str(args.data_dir)})
     print(summary.format())
     record["outcome"] = [vars(r) for r in summary.results]
     record.update(stacked=summary.stacked, submission=str(summary.submission), elapsed_s=summary.elapsed_s)

@@ -67,7 +67,7 @@ class Estimate:
     basis: str  # "reference" (measured figures) or "estimate", + " x probe" when scaled by this machine
     parts: dict = field(default_factory=dict)
     once_seconds: float = 0.0  # of `seconds`, what runs once however many folds (start-up, a dataset cache)
-    past_factor: float = 1.0  # already in `seconds`: what earlier runs on this machine said (planner/past_runs.py)
+    machine_factor: float = 1.0  # already in `seconds`: this machine's time over the reference's (probe or past run)
 
     @property
     def minutes(self) -> float:
@@ -78,7 +78,7 @@ class Estimate:
         if factor == 1.0:
             return self
         return Estimate(self.seconds * factor, self.peak_gb, self.basis, self.parts, self.once_seconds * factor,
-                        self.past_factor)
+                        self.machine_factor)
 
 
 def load_reference(path: str | Path = REFERENCE_COSTS) -> dict:
@@ -91,7 +91,7 @@ class CostModel:
     def __init__(self, table: dict, size: DataSize, device: str = "cpu", probe_ratios: dict | None = None):
         self.table, self.size, self.device = table, size, device
         self.probe_ratios = probe_ratios or {}  # probe name -> this machine's seconds / reference seconds
-        self.past_factors: dict[str, float] = {}  # cost key -> measured / estimated in earlier runs here
+        self.past_factors: dict[str, float] = {}  # cost key -> an earlier run's time here over the reference figures
 
     def entry(self, key: str) -> dict:
         """The GPU figures where the table has them, else the CPU ones (tfidf, the stack and
@@ -112,13 +112,12 @@ class CostModel:
             specs.update(self.table.get("runner", {}))
         parts = {name: self._part_seconds(part, work) for name, part in specs.items()}
         ratio = self.probe_ratios.get(entry.get("probe"))
-        past = self.past_factors.get(key, 1.0)
-        factor = (ratio if ratio else 1.0) * past
+        past = self.past_factors.get(key)  # a whole run on this machine and data says more than a probe
+        factor = past if past else ratio if ratio else 1.0
         once = sum(parts[name] for name, part in specs.items() if part["per"] in ("step", "dataset"))
         measured = all(p.get("measured", False) for p in entry["parts"].values())
-        basis = ("reference" if measured else "estimate") + (" x probe" if ratio else "") + \
-            (" x past run" if past != 1.0 else "")
-        return Estimate(sum(parts.values()) * factor, self._peak_gb(entry), basis, parts, once * factor, past)
+        basis = ("reference" if measured else "estimate") + (" x past run" if past else " x probe" if ratio else "")
+        return Estimate(sum(parts.values()) * factor, self._peak_gb(entry), basis, parts, once * factor, factor)
 
     def _part_seconds(self, part: dict, work: Work) -> float:
         size = self._size(part["scale"], work)

@@ -1,58 +1,75 @@
-"""What the steps of earlier budget runs took on this machine against their plans' estimates: the
-next plan's correction.
+"""What the steps of earlier budget runs took on this machine and data: the next plan's figures.
 
 The probe (planner/probe.py) scales the reference costs by one short fold on a sample; what it cannot
-see (how a step grows with the rows, a dataset's long texts, a busy disk) shows only in whole runs.
-After a budget run each step that trained folds is recorded in CACHE_DIR/planner/past_runs.json,
-per machine and cost-table key: its measured seconds over what the reference figures and the probe
-estimated for those folds. The next plan on the same machine multiplies that key's estimates by the
-ratio (bounded like the in-run pace, planner/run.py RUN_PACE_BOUNDS); its basis column says
-`x past run`. Steps estimated under MIN_RECORDED_S are not recorded: their start-up noise would set
-the ratio.
+see (how a step grows with the rows, a dataset's long texts, training against inference speed on this
+processor) shows only in whole runs, and a 400-row probe itself varies by 10-15% from one run to the
+next. After a budget run each step that trained folds is recorded: its measured seconds over the
+reference figures for those folds (the cost table scaled to the data, before any probe), per machine,
+dataset (the probe's data fingerprint) and cost-table key. The next probed plan on the same machine
+and data scales that key's reference figures by the recorded ratio in place of the probe's; its
+basis column says `x past run`. Another dataset's ratios are not used: on one machine text_cnn ran
+1.06 x its probed estimate on debfr-public and 0.71 x on apps-public.
+
+The record belongs to the machine, not to a run folder's cache/: a new run folder on the same data
+still plans with what this machine did before. It is STATE_DIR/past_runs.json, where STATE_DIR is
+$ESHOPPYE_STATE_DIR, else $XDG_STATE_HOME/eshoppye, else ~/.local/state/eshoppye. Steps estimated
+under MIN_RECORDED_S are not recorded: their start-up noise would set the ratio.
 """
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
 from folds.atomic import save_json
 
 MIN_RECORDED_S = 60.0
-BOUNDS = (0.5, 2.0)
+BOUNDS = (0.05, 20.0)  # a machine 20 x slower or faster than the reference is a record gone wrong
+
+
+def state_dir() -> Path:
+    """Where eShopPye keeps what it learned about this machine (the XDG base-directory convention)."""
+    if os.environ.get("ESHOPPYE_STATE_DIR"):
+        return Path(os.environ["ESHOPPYE_STATE_DIR"])
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "eshoppye"
 
 
 class PastRuns:
-    """CACHE_DIR/planner/past_runs.json: {machine key: {cost key: {"ratio", "measured_s", "estimated_s", ...}}}."""
+    """STATE_DIR/past_runs.json: {machine key: {data key: {cost key: {"ratio", "measured_s", "reference_s", ...}}}}."""
 
-    def __init__(self, cache_dir: str | Path):
-        self.path = Path(cache_dir) / "planner" / "past_runs.json"
+    def __init__(self, folder: str | Path | None = None):
+        self.path = Path(folder if folder is not None else state_dir()) / "past_runs.json"
 
     def _read(self) -> dict:
         return json.loads(self.path.read_text()) if self.path.is_file() else {}
 
-    def factors(self, machine_key: str) -> dict[str, float]:
-        """Cost key -> the factor a plan on this machine applies to that step's estimate."""
+    def factors(self, machine_key: str, data_key: str) -> dict[str, float]:
+        """Cost key -> this machine's seconds over the reference figures' for that step on this data."""
         low, high = BOUNDS
-        return {key: min(high, max(low, entry["ratio"])) for key, entry in self._read().get(machine_key, {}).items()}
+        entries = self._read().get(machine_key, {}).get(data_key, {})
+        return {key: min(high, max(low, entry["ratio"])) for key, entry in entries.items()}
 
-    def record(self, machine_key: str, measured: list[tuple[str, float, float]], about: dict | None = None) -> None:
-        """`measured`: (cost key, measured seconds, uncorrected estimated seconds) of the steps a run
-        trained; a key measured again replaces what an earlier run said of it."""
-        kept = [(key, took, estimated) for key, took, estimated in measured if estimated >= MIN_RECORDED_S]
+    def record(self, machine_key: str, data_key: str, measured: list[tuple[str, float, float, float]],
+               about: dict | None = None) -> None:
+        """`measured`: (cost key, measured seconds, the plan's estimate, the reference figures' seconds)
+        of the steps a run trained; a key measured again replaces what an earlier run said of it."""
+        kept = [entry for entry in measured if entry[2] >= MIN_RECORDED_S]
         if not kept:
             return
         table = self._read()
-        machine = table.setdefault(machine_key, {})
-        for key, took, estimated in kept:
-            machine[key] = {"ratio": took / estimated, "measured_s": round(took, 1), "estimated_s": round(estimated, 1),
-                            "updated": time.strftime("%Y-%m-%d %H:%M:%S"), **(about or {})}
+        steps = table.setdefault(machine_key, {}).setdefault(data_key, {})
+        for key, took, estimated, reference in kept:
+            steps[key] = {"ratio": took / reference, "measured_s": round(took, 1), "estimated_s": round(estimated, 1),
+                          "reference_s": round(reference, 1), "updated": time.strftime("%Y-%m-%d %H:%M:%S"),
+                          **(about or {})}
         save_json(self.path, table)  # written whole or not at all
 
 
-def measured_steps(plan, results) -> list[tuple[str, float, float]]:
-    """(cost key, measured seconds, estimated seconds without the past correction) of each step of a
-    sequential run (planner/run.py: one result a step, in the plan's order) that trained folds."""
+def measured_steps(plan, results) -> list[tuple[str, float, float, float]]:
+    """(cost key, measured seconds, the plan's estimate, the reference figures' seconds) for the folds
+    trained, of each step of a sequential run (planner/run.py: one result a step, in the plan's order)."""
     from planner.run import fold_estimate_s
 
     measured = []
@@ -61,5 +78,5 @@ def measured_steps(plan, results) -> list[tuple[str, float, float]]:
             continue
         n = len(step.folds_left)
         estimated = sum(fold_estimate_s(step.estimate, n, first=i == 0) for i in range(len(result.folds_trained)))
-        measured.append((step.cost, result.elapsed_s, estimated / step.estimate.past_factor))
+        measured.append((step.cost, result.elapsed_s, estimated, estimated / step.estimate.machine_factor))
     return measured

@@ -101,6 +101,7 @@ class Plan:
     considered: list[str] = field(default_factory=list)  # the candidates, in order of measured value per minute
     short_of_time: bool = False  # a candidate was left out, or given fewer epochs, for want of time
     upgrades: UpgradeChoice = field(default_factory=UpgradeChoice)
+    data_key: str = ""  # the data it was planned for (planner/probe.py data_fingerprint): past runs are per data
 
     @property
     def total_s(self) -> float:
@@ -191,9 +192,10 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
 
 def fill_with_upgrades(costs: CostModel, steps: list[Step], room_s: float, upgrades, done_folds: dict,
                        memory_gb: float, stack_cost) -> UpgradeChoice:
-    """Put upgrades into `steps` (in place) in order of measured gain per minute while they fit in
-    `room_s` (the seconds the first pass and its stack left; an upgrade's extra seconds count the
-    bigger stack); returns what was taken and why the others were not."""
+    """Put upgrades into `steps` (in place) while they fit in `room_s` (the seconds the first pass and
+    its stack left; an upgrade's extra seconds count the bigger stack): first those whose gain is clear
+    of the noise, then the ties, each pass by gain per minute; returns what was taken and why the
+    others were not."""
     choice = UpgradeChoice()
     priced = []
     for upgrade in upgrades:
@@ -216,28 +218,39 @@ def fill_with_upgrades(costs: CostModel, steps: list[Step], room_s: float, upgra
 
     def per_minute(item) -> float:
         upgrade, new_steps = item
-        return upgrade.gain / max(extra_seconds(upgrade, new_steps)[0] / 60, 0.1)
+        gain = upgrade.gain_in([s.name for s in steps])[0]
+        return gain / max(extra_seconds(upgrade, new_steps)[0] / 60, 0.1)
 
-    for upgrade, new_steps in sorted(priced, key=per_minute, reverse=True):
-        why = why_not_applicable(upgrade, [s.name for s in steps], costs.device, bool(costs.size.images))
-        if why:  # an upgrade taken earlier changed the plan (a step it adds silences this one)
-            choice.not_applicable.append((upgrade, why))
-            continue
-        heaviest = max(s.estimate.peak_gb for s in new_steps)
-        if memory_gb and heaviest > memory_gb:
-            choice.not_applicable.append((upgrade, f"needs about {heaviest:.1f} GB, the machine has "
-                                                   f"{memory_gb:.0f} GB"))
-            continue
-        extra, replaced_at = extra_seconds(upgrade, new_steps)
-        if extra > room_s:
-            choice.did_not_fit.append((upgrade, extra))
-            continue
-        if replaced_at is None:
-            steps.extend(new_steps)
-        else:
-            steps[replaced_at:replaced_at + 1] = new_steps
-        room_s -= extra
-        choice.taken.append((upgrade, extra))
+    decided: set[str] = set()
+    for ties in (False, True):
+        for upgrade, new_steps in sorted(priced, key=per_minute, reverse=True):
+            names = [s.name for s in steps]
+            if upgrade.name in decided:
+                continue
+            why = why_not_applicable(upgrade, names, costs.device, bool(costs.size.images))
+            if why:  # an upgrade taken earlier changed the plan (a step it adds silences this one)
+                choice.not_applicable.append((upgrade, why))
+                decided.add(upgrade.name)
+                continue
+            if upgrade.is_tie(names) != ties:
+                continue  # a tie waits for the second pass
+            decided.add(upgrade.name)
+            heaviest = max(s.estimate.peak_gb for s in new_steps)
+            if memory_gb and heaviest > memory_gb:
+                choice.not_applicable.append((upgrade, f"needs about {heaviest:.1f} GB, the machine has "
+                                                       f"{memory_gb:.0f} GB"))
+                continue
+            choice.gains[upgrade.name] = f"{upgrade.describe_gain(names)} on {upgrade.measured_on_in(names)}"
+            extra, replaced_at = extra_seconds(upgrade, new_steps)
+            if extra > room_s:
+                choice.did_not_fit.append((upgrade, extra))
+                continue
+            if replaced_at is None:
+                steps.extend(new_steps)
+            else:
+                steps[replaced_at:replaced_at + 1] = new_steps
+            room_s -= extra
+            (choice.ties if ties else choice.taken).append((upgrade, extra))
     choice.room_s = room_s
     return choice
 
@@ -288,16 +301,23 @@ def unused_time_note(plan: Plan) -> list[str]:
 
 
 def upgrade_lines(plan: Plan) -> list[str]:
-    """The upgrades taken, with their extra minutes and measured gains, and those that did not fit."""
+    """The upgrades taken (clear gains, then ties), with their extra minutes and measured gains, and
+    those that did not fit or do not apply."""
     choice, lines = plan.upgrades, []
+
+    def gain(u: Upgrade) -> str:
+        return choice.gains.get(u.name) or f"{u.describe_gain()} on {u.measured_on}"
+
     if choice.taken:
         lines.append("upgrades (planner/upgrades.json), by measured gain per minute:")
-        lines += [f"  {u.name}: {u.what}; +{format_minutes(extra)} min for {u.describe_gain()} on {u.measured_on}"
-                  for u, extra in choice.taken]
+        lines += [f"  {u.name}: {u.what}; +{format_minutes(extra)} min for {gain(u)}" for u, extra in choice.taken]
+    if choice.ties:
+        lines.append("with the time still left, ties (a gain above zero, its interval reaching below it):")
+        lines += [f"  {u.name}: {u.what}; +{format_minutes(extra)} min for {gain(u)}" for u, extra in choice.ties]
     if choice.did_not_fit:
         lines.append("upgrades that did not fit:")
         lines += [f"  {u.name}: +{format_minutes(extra)} min needed, {format_minutes(max(0.0, choice.room_s))} left "
-                  f"({u.describe_gain()})" for u, extra in choice.did_not_fit]
+                  f"({gain(u)})" for u, extra in choice.did_not_fit]
     if choice.not_applicable:
         lines.append("upgrades not taken: " + "; ".join(f"{u.name} ({why})" for u, why in choice.not_applicable))
     return lines
@@ -333,6 +353,8 @@ def format_plan(plan: Plan, header: str) -> str:
     lines += upgrade_lines(plan)
     lines += unused_time_note(plan)
     if any("estimate" in r[5] for r in rows):
+        past = ("; 'x past run' = scaled by what an earlier run of the step took on this machine and data, in "
+                "place of the probe (planner/past_runs.py)" if any("past run" in r[5] for r in rows) else "")
         lines.append("basis: 'reference' = measured on the 2-core reference machine (planner/reference_costs.json); "
-                     "'estimate' = not measured yet; 'x probe' = scaled by this machine's probe.")
+                     f"'estimate' = not measured yet; 'x probe' = scaled by this machine's probe{past}.")
     return "\n".join(lines)

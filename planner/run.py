@@ -11,8 +11,10 @@ longer fits in what the earlier steps left of the budget.
 Estimates are corrected as the run goes: each step starts with its plan estimate times the run's
 pace so far (the time its finished folds took over what the plan estimated for them, every earlier
 step together), so a machine that runs everything 30% slower than planned has the later steps'
-skip and overrun rules read 1.3 x their estimates. The pace is bounded (RUN_PACE_BOUNDS): a few
-seconds of start-up on tiny data must not double an hour-long estimate. The stack then takes only the models whose
+skip and overrun rules read nearly 1.3 x their estimates. The pace is shrunk towards 1 by
+PACE_PRIOR_S of planned time, as if that much had run on time before the first fold: one short
+step's miss (a minute of tfidf start-up 60% over) says little of an hour-long step, half an hour of
+steps says most of it. It is also bounded (RUN_PACE_BOUNDS). The stack then takes only the models whose
 every fold finished (a model with missing folds has no OOF), and the submission is written the way
 the recipes write theirs.
 """
@@ -30,6 +32,7 @@ OVERRUN = 1.5  # a step may take up to 1.5 x its estimate before it is stopped a
 GRACE_S = 60.0  # ... and a minute more: on small data a few seconds of start-up are not an overrun
 BUDGET_SLACK = 0.10  # a run may end up to 10% past its budget; a step whose pace projects more stops
 RUN_PACE_BOUNDS = (0.5, 2.0)  # how far the finished folds may correct a later step's estimate
+PACE_PRIOR_S = 300.0  # the pace counts 5 planned minutes as on time before any fold is measured
 
 
 def fold_estimate_s(estimate: Estimate, folds_total: int, first: bool) -> float:
@@ -40,7 +43,7 @@ def fold_estimate_s(estimate: Estimate, folds_total: int, first: bool) -> float:
 
 @dataclass
 class RunPace:
-    """Measured over estimated seconds of every fold finished so far in this run."""
+    """Measured over estimated seconds of every fold finished so far in this run, shrunk towards 1."""
 
     measured_s: float = 0.0
     estimated_s: float = 0.0
@@ -51,10 +54,9 @@ class RunPace:
 
     @property
     def factor(self) -> float:
-        if self.estimated_s <= 0:
-            return 1.0
         low, high = RUN_PACE_BOUNDS
-        return min(high, max(low, self.measured_s / self.estimated_s))
+        pace = (self.measured_s + PACE_PRIOR_S) / (self.estimated_s + PACE_PRIOR_S)
+        return min(high, max(low, pace))
 
 
 def projected_step_s(estimate: Estimate, folds_done: int, folds_total: int, elapsed_s: float) -> float:

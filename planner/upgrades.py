@@ -5,11 +5,17 @@ value. What is left of the budget then goes to upgrades, in order of measured ga
 this data's size on this machine: a model at fuller settings in place of its first-pass version
 (`replaces`), or models added beside the plan's. Each upgrade's gain is the stack's OOF weighted-F1
 gain measured on a public benchmark, with its paired-bootstrap interval, recorded in
-planner/upgrades.json beside where it comes from (benchmarks/upgrade_gain.sh). An upgrade is taken
-only when its measured gain is above zero, the steps it builds on are in the plan (`requires`) and
-none of the steps that took its gain away in the measurement is (`unless`: neighbour votes add
-nothing to a stack that has the fine-tuned transformer). A plan leaves time unused only when no such
-upgrade fits, and it names those that did not fit.
+planner/upgrades.json beside where it comes from (benchmarks/upgrade_gain.sh). Where the gain was
+also measured beside another step (`beside`: the neighbour votes beside the fine-tuned transformer),
+a plan holding that step reads that gain instead. An upgrade is considered only when the steps it
+builds on are in the plan (`requires`), none of the steps assumed to take its gain away is
+(`unless`), and the gain that applies is above zero.
+
+Two passes: first the upgrades whose gain is clear of the noise (the interval above zero), by gain
+per minute; then, with the time still left, the ties (a gain above zero whose interval reaches below
+it): the user gave the time, and a tie measured no loss. So a long budget holds at least what the
+named recipes would run (text_cnn at its full epochs beside e5_finetune is a tie on the OOF). A plan
+leaves time unused only when no upgrade with a gain above zero fits, and it names those that did not.
 """
 from __future__ import annotations
 
@@ -34,6 +40,16 @@ class UpgradeStep:
 
 
 @dataclass(frozen=True)
+class Beside:
+    """An upgrade's gain measured in a plan that also holds `step`."""
+
+    step: str
+    gain: float
+    interval: tuple[float, float] | None
+    measured_on: str = ""
+
+
+@dataclass(frozen=True)
 class Upgrade:
     name: str
     what: str  # one line for the plan
@@ -46,12 +62,33 @@ class Upgrade:
     unless: tuple[str, ...] = ()
     needs_images: bool = False
     device: str | None = None  # only plans for this device ("cpu" / "gpu"); None: both
+    beside: tuple[Beside, ...] = ()  # gains measured beside other steps
 
-    def describe_gain(self) -> str:
-        if self.gain is None:
-            return "gain not measured"
-        interval = f" [{self.interval[0]:+.4f}, {self.interval[1]:+.4f}]" if self.interval else ""
-        return f"{self.gain:+.4f}{interval} OOF"
+    def gain_in(self, step_names: list[str]) -> tuple[float | None, tuple[float, float] | None, str | None]:
+        """The gain that applies to a plan with these steps: the lowest of those measured beside a step
+        it holds, else the upgrade's own; with its interval and the step it was measured beside."""
+        found = [(b.gain, b.interval, step) for b in self.beside for step in step_names if stands_for(step, b.step)]
+        return min(found, key=lambda item: item[0]) if found else (self.gain, self.interval, None)
+
+    def measured_on_in(self, step_names: list[str]) -> str:
+        """Where the gain that applies to a plan with these steps was measured."""
+        beside = self.gain_in(step_names)[2]
+        return next((b.measured_on for b in self.beside if beside and stands_for(beside, b.step)), self.measured_on)
+
+    def describe_gain(self, step_names: list[str] | None = None) -> str:
+        gain, interval, beside = self.gain_in(step_names or [])
+        return format_gain(gain, interval) + (f" beside {beside}" if beside else "")
+
+    def is_tie(self, step_names: list[str]) -> bool:
+        """A gain above zero whose interval reaches below it: taken only with time otherwise unused."""
+        gain, interval, _ = self.gain_in(step_names)
+        return gain is not None and gain > 0 and interval is not None and interval[0] <= 0
+
+
+def format_gain(gain: float | None, interval: tuple[float, float] | None) -> str:
+    if gain is None:
+        return "gain not measured"
+    return f"{gain:+.4f}" + (f" [{interval[0]:+.4f}, {interval[1]:+.4f}]" if interval else "") + " OOF"
 
 
 @dataclass
@@ -59,7 +96,9 @@ class UpgradeChoice:
     """What the upgrade pass decided: the upgrades taken (with their extra seconds) and why the
     others were not."""
 
-    taken: list[tuple[Upgrade, float]] = field(default_factory=list)
+    taken: list[tuple[Upgrade, float]] = field(default_factory=list)  # clear of the noise, by gain per minute
+    ties: list[tuple[Upgrade, float]] = field(default_factory=list)  # then the ties, with the time still left
+    gains: dict[str, str] = field(default_factory=dict)  # each upgrade's gain, and where, as it applied when decided
     did_not_fit: list[tuple[Upgrade, float]] = field(default_factory=list)  # with the extra seconds needed
     not_applicable: list[tuple[Upgrade, str]] = field(default_factory=list)
     room_s: float = 0.0  # the seconds left once the upgrades taken are in
@@ -72,10 +111,13 @@ def load_upgrades(path: str | Path = UPGRADES) -> tuple[Upgrade, ...]:
         steps = tuple(UpgradeStep(s["name"], s["model"], s.get("set", {}), s["cost"], s.get("epochs"),
                                   s.get("seed_offset", 0)) for s in entry["steps"])
         gain = entry.get("gain") or {}
+        beside = tuple(Beside(name, measured["oof"], tuple(measured["interval"]) if measured.get("interval") else None,
+                              measured.get("measured_on", "")) for name, measured in (entry.get("beside") or {}).items())
         upgrades.append(Upgrade(entry["name"], entry["what"], steps, gain.get("oof"),
                                 tuple(gain["interval"]) if gain.get("interval") else None, gain.get("measured_on", ""),
                                 entry.get("replaces"), tuple(entry.get("requires", ())),
-                                tuple(entry.get("unless", ())), entry.get("needs_images", False), entry.get("device")))
+                                tuple(entry.get("unless", ())), entry.get("needs_images", False), entry.get("device"),
+                                beside))
     return tuple(upgrades)
 
 
@@ -93,8 +135,6 @@ def why_not_applicable(upgrade: Upgrade, step_names: list[str], device: str, has
         return "the data has no images"
     if upgrade.gain is None:
         return "gain not measured yet"
-    if upgrade.gain <= 0 or (upgrade.interval and upgrade.interval[0] <= 0):  # a gain inside the noise is none
-        return f"no gain measured ({upgrade.describe_gain()})"
     if any(step.name in step_names for step in upgrade.steps):
         return "already in the plan"
     if upgrade.replaces and not any(stands_for(name, upgrade.replaces) for name in step_names):
@@ -105,4 +145,9 @@ def why_not_applicable(upgrade: Upgrade, step_names: list[str], device: str, has
     present = [step for step in step_names if any(stands_for(step, name) for name in upgrade.unless)]
     if present:
         return f"adds nothing measurable beside {', '.join(present)}"
+    gain, interval, beside = upgrade.gain_in(step_names)
+    if gain <= 0:
+        if beside:
+            return f"adds nothing measurable beside {beside} ({format_gain(gain, interval)})"
+        return f"no gain measured ({format_gain(gain, interval)})"
     return None

@@ -96,6 +96,15 @@ def built_once(tmp_path_factory, name: str, build) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def machine_state_dir(tmp_path_factory, monkeypatch) -> Path:
+    """Every test's own record of past runs (planner/past_runs.py), never the user's: budget runs in
+    tests, and the processes they start, write there."""
+    folder = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("ESHOPPYE_STATE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory) -> Path:
     """300 training and 60 test products over 6 classes, 32x32 images. Never modify it."""

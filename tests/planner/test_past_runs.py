@@ -5,29 +5,48 @@ import pytest
 
 import recipes
 from planner.costs import CostModel, DataSize, Estimate
-from planner.past_runs import MIN_RECORDED_S, PastRuns, measured_steps
-from planner.plan import Plan, Step
+from planner.past_runs import MIN_RECORDED_S, PastRuns, measured_steps, state_dir
+from planner.plan import Plan, Step, format_plan
 from planner.run import RunSummary, StepResult
 
 
-def test_a_recorded_ratio_is_this_machines_only_bounded_and_replaced_by_the_next_run(tmp_path):
+def test_a_recorded_ratio_is_this_machines_and_datas_only_bounded_and_replaced_by_the_next_run(tmp_path):
     past = PastRuns(tmp_path)
-    past.record("machine-a", [("tfidf", 300.0, 200.0), ("e5", 1000.0, 250.0), ("text_cnn", 5.0, 10.0)])
-    assert past.factors("machine-a") == {"tfidf": 1.5, "e5": 2.0}  # e5's 4x bounded; a 10-s step not kept
-    assert past.factors("machine-b") == {}
-    past.record("machine-a", [("tfidf", 180.0, 200.0)])
-    assert past.factors("machine-a") == {"tfidf": 0.9, "e5": 2.0}
+    # (key, measured, the plan's estimate, the reference figures): the ratio is over the reference's
+    past.record("machine-a", "data-1", [("tfidf", 300.0, 240.0, 200.0), ("e5", 1000.0, 100.0, 10.0),
+                                        ("text_cnn", 5.0, 10.0, 10.0)])
+    assert past.factors("machine-a", "data-1") == {"tfidf": 1.5, "e5": 20.0}  # e5's 100 x bounded; 10 s not kept
+    assert past.factors("machine-b", "data-1") == {} and past.factors("machine-a", "data-2") == {}
+    past.record("machine-a", "data-2", [("tfidf", 100.0, 200.0, 200.0)])
+    past.record("machine-a", "data-1", [("tfidf", 180.0, 200.0, 200.0)])
+    assert past.factors("machine-a", "data-1") == {"tfidf": 0.9, "e5": 20.0}
+    assert past.factors("machine-a", "data-2") == {"tfidf": 0.5}
     assert MIN_RECORDED_S > 10
 
 
-def test_a_past_factor_scales_the_estimate_and_says_so(table):
+def test_the_record_lives_in_the_machines_state_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("ESHOPPYE_STATE_DIR", str(tmp_path / "mine"))
+    assert PastRuns().path == tmp_path / "mine" / "past_runs.json"
+    monkeypatch.delenv("ESHOPPYE_STATE_DIR")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    assert state_dir() == tmp_path / "xdg" / "eshoppye"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert state_dir() == tmp_path / "home" / ".local" / "state" / "eshoppye"
+
+
+def test_a_past_run_scales_the_reference_figures_in_place_of_the_probe_and_says_so(table):
     costs = CostModel(table, DataSize(train_rows=1000, test_rows=200))
+    table["cpu"]["e5"]["probe"] = "e5"
     plain = costs.estimate("e5", _work())
+    costs.probe_ratios = {name: 0.7 for name in ("e5", "tfidf")}
+    probed = costs.estimate("e5", _work())
+    assert probed.seconds == pytest.approx(0.7 * plain.seconds) and probed.basis == plain.basis + " x probe"
     costs.past_factors = {"e5": 1.3}
     corrected = costs.estimate("e5", _work())
-    assert corrected.seconds == pytest.approx(1.3 * plain.seconds) and corrected.past_factor == 1.3
+    assert corrected.seconds == pytest.approx(1.3 * plain.seconds) and corrected.machine_factor == 1.3
     assert corrected.basis == plain.basis + " x past run"
-    assert costs.estimate("tfidf", _work()).basis == plain.basis  # other steps untouched
+    assert costs.estimate("tfidf", _work()).basis == plain.basis + " x probe"  # other steps keep the probe
 
 
 def _work():
@@ -36,15 +55,15 @@ def _work():
     return Work(folds=5)
 
 
-def test_measured_steps_compare_the_folds_trained_with_their_uncorrected_estimate():
+def test_measured_steps_compare_the_folds_trained_with_their_estimate_and_reference_figures():
     # 600 s over 5 folds, 100 of them once (the first fold carries them): 2 folds are 200 + 100 planned
     trained = Step("e5", "e5", {}, "e5", Estimate(600.0, 1.0, "reference", once_seconds=100.0), [0, 1, 2, 3, 4])
     skipped = Step("e5_finetune", "e5_finetune", {}, "e5_finetune", Estimate(900.0, 1.0, "reference"), [0, 1])
-    corrected = Step("tfidf", "tfidf", {}, "tfidf", Estimate(400.0, 1.0, "reference", past_factor=2.0), [0, 1])
+    corrected = Step("tfidf", "tfidf", {}, "tfidf", Estimate(400.0, 1.0, "reference", machine_factor=2.0), [0, 1])
     plan = Plan(3600.0, "cpu", [trained, skipped, corrected], Estimate(0, 0, ""), Estimate(0, 0, ""))
     results = [StepResult("e5", 600.0, elapsed_s=450.0, folds_trained=[0, 1]), StepResult("e5_finetune", 900.0),
                StepResult("tfidf", 400.0, elapsed_s=500.0, folds_trained=[0, 1])]
-    assert measured_steps(plan, results) == [("e5", 450.0, 300.0), ("tfidf", 500.0, 200.0)]
+    assert measured_steps(plan, results) == [("e5", 450.0, 300.0, 300.0), ("tfidf", 500.0, 400.0, 200.0)]
 
 
 def test_a_probed_budget_run_records_its_steps_and_the_next_plan_reads_them(demo_dir, tmp_path, monkeypatch):
@@ -60,7 +79,7 @@ def test_a_probed_budget_run_records_its_steps_and_the_next_plan_reads_them(demo
     monkeypatch.setattr(cli, "load_reference", lambda: table)
     cache = tmp_path / "cache"
     data = load_data(str(demo_dir))  # the probe is cached, so none runs
-    ProbeCache(cache).put(this_machine().key, data_fingerprint(data_identity(data)), {"tfidf": 5.0}, {})
+    ProbeCache(cache).put(this_machine().key, data_fingerprint(data_identity(data)), {"tfidf": 10.0}, {})  # 2 x
     run_dir = tmp_path / "run"
     args = recipes.build_parser().parse_args(["--budget", "2h", "--device", "cpu", "--data-dir", str(demo_dir),
                                               "--run-dir", str(run_dir), "--quiet"])
@@ -76,9 +95,16 @@ def test_a_probed_budget_run_records_its_steps_and_the_next_plan_reads_them(demo
 
     monkeypatch.setattr("planner.run.run_plan", slow_run)
     cli.run_budget(args, str(cache))
-    assert PastRuns(cache).factors(this_machine().key)["tfidf"] == pytest.approx(1.5)
-    second, _ = cli.build_plan(args, str(cache))
-    assert second.steps[0].estimate.basis == "reference x probe x past run"
+    assert not (cache / "planner" / "past_runs.json").exists()  # the machine's record, not the project's
+    fingerprint = data_fingerprint(data_identity(data))
+    assert PastRuns().factors(this_machine().key, fingerprint)["tfidf"] == pytest.approx(3.0)  # 1.5 x 2 x reference
+    assert first.data_key == fingerprint
+    second, header = cli.build_plan(args, str(cache))
+    assert "from earlier runs on this machine and data (planner/past_runs.py), this machine's time / the " \
+           "reference's: tfidf x3.00" in header  # and tfidf is not probed again
+    assert second.steps[0].estimate.basis == "reference x past run"
+    assert "'x past run' = scaled by what an earlier run of the step took on this machine and data" in \
+        format_plan(second, "")
     assert second.steps[0].estimate.seconds == pytest.approx(1.5 * tfidf.estimate.seconds)
     no_probe = recipes.build_parser().parse_args(["--budget", "2h", "--device", "cpu", "--data-dir", str(demo_dir),
                                                   "--run-dir", str(run_dir), "--no-probe"])

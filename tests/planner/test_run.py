@@ -139,18 +139,18 @@ def test_the_one_off_part_of_an_estimate_is_what_runs_once_per_step_or_dataset()
 
 
 def test_a_slow_run_corrects_the_later_steps_estimates_and_skips_one_that_no_longer_fits_at_that_pace():
-    # tfidf and text_cnn take 1.4 x their estimates (7 and 14 of 5 and 10 min): e5 starts with 56 for its
-    # planned 40 (77.5 min left: it runs) and takes 40
+    # tfidf and text_cnn take 1.4 x their estimates (7 and 14 of 5 and 10 min): with the 5 planned minutes
+    # the pace counts as on time, e5 starts with 52 for its planned 40 (79 min left: it runs) and takes 40
     fake = FakeRun({"tfidf": 1.4, "text_cnn": 2.8, "e5": 8})
     summary = run_plan(plan_of(step("tfidf", 5), step("text_cnn", 10), step("e5", 40), step("conv1d", 36),
                                budget_min=100), fake.train_fold, fake.is_complete, fake.finish, clock=fake.clock)
     tfidf, text_cnn, e5, conv1d = summary.results
     assert tfidf.corrected_s == 5 * 60  # nothing measured yet: the plan's figure
-    assert text_cnn.corrected_s == pytest.approx(1.4 * 10 * 60)
-    assert e5.complete and e5.corrected_s == pytest.approx(1.4 * 40 * 60)
-    # after e5 (1.0 x) the pace is (7 + 14 + 40) / (5 + 10 + 40) = 1.11: conv1d's planned 36 min would fit
-    # in the 100 - 61 - 1.5 = 37.5 left, its 39.9 at the run's pace do not
-    assert conv1d.corrected_s == pytest.approx(61 / 55 * 36 * 60)
+    assert text_cnn.corrected_s == pytest.approx((7 + 5) / (5 + 5) * 10 * 60)  # 1.2: one step, shrunk
+    assert e5.complete and e5.corrected_s == pytest.approx((7 + 14 + 5) / (5 + 10 + 5) * 40 * 60)
+    # after e5 (1.0 x) the pace is (7 + 14 + 40 + 5) / (5 + 10 + 40 + 5) = 1.1: conv1d's planned 36 min would
+    # fit in the 100 - 61 - 1.5 = 37.5 left, its 39.6 at the run's pace do not
+    assert conv1d.corrected_s == pytest.approx(66 / 60 * 36 * 60)
     assert conv1d.note.startswith("skipped: 40 min estimated at this run's pace (36 in the plan), 38 left")
     assert "at pace" in summary.format()
 
@@ -159,10 +159,22 @@ def test_the_run_pace_is_bounded_and_starts_at_one():
     from planner.run import RUN_PACE_BOUNDS, RunPace
     pace = RunPace()
     assert pace.factor == 1.0
-    pace.add(measured_s=30, estimated_s=1)  # start-up on tiny data: 30 x its estimate
+    pace.add(measured_s=30, estimated_s=1)  # start-up on tiny data: 30 x its estimate, a few seconds
+    assert 1.0 < pace.factor < 1.1
+    pace.add(measured_s=2400, estimated_s=1000)  # ... then steps that ran far over: the bound holds
     assert pace.factor == RUN_PACE_BOUNDS[1]
-    pace.add(measured_s=0, estimated_s=1000)
+    pace.add(measured_s=0, estimated_s=6000)
     assert pace.factor == RUN_PACE_BOUNDS[0]
+
+
+def test_one_short_steps_miss_moves_the_later_estimates_little_and_long_evidence_moves_them_fully():
+    from planner.run import PACE_PRIOR_S, RunPace
+    short = RunPace()
+    short.add(measured_s=84, estimated_s=54)  # a 1-min step 56% over (debfr-public's tfidf, 15m run)
+    assert short.factor < 1.1
+    long = RunPace()
+    long.add(measured_s=1.3 * 30 * PACE_PRIOR_S, estimated_s=30 * PACE_PRIOR_S)  # hours at 1.3 x
+    assert long.factor == pytest.approx(1.3, abs=0.01)
 
 
 def test_a_fast_run_lets_a_later_step_in_that_the_plan_figure_would_have_skipped():

@@ -11,7 +11,7 @@ import pytest
 from planner.costs import CostModel, DataSize, load_reference
 from planner.plan import CPU_CANDIDATES, GPU_CANDIDATES, format_plan, make_plan, parse_budget
 from planner.run_on_ray import step_job
-from planner.upgrades import Upgrade, UpgradeStep, load_upgrades
+from planner.upgrades import Beside, Upgrade, UpgradeStep, load_upgrades
 from tests.planner.conftest import per_fold
 
 TEXT_CNN_12 = Upgrade("text_cnn_12ep", "text_cnn at 12 epochs", (UpgradeStep("text_cnn_12ep", "text_cnn", {}, "text_cnn", 12),),
@@ -129,8 +129,10 @@ def test_the_projects_upgrades_are_priced_registered_and_point_at_plan_steps():
             assert step.model in registered_models(), f"{upgrade.name}: {step.model!r} is not a registered model"
         for name in (upgrade.replaces,) * bool(upgrade.replaces) + upgrade.requires:
             assert name in entries, f"{upgrade.name}: {name!r} is not a step the first pass can choose"
-        for name in upgrade.unless:  # a first-pass step or another upgrade's
+        for name in upgrade.unless + tuple(b.step for b in upgrade.beside):  # a first-pass or upgrade step
             assert name in entries | upgrade_steps, f"{upgrade.name}: {name!r} is not a step any plan can hold"
+        for b in upgrade.beside:
+            assert b.interval and b.interval[0] <= b.gain <= b.interval[1] and b.measured_on, f"{upgrade.name}: {b}"
         if upgrade.gain is not None:
             assert upgrade.interval and upgrade.measured_on, f"{upgrade.name}: a gain needs its interval and source"
     # every upgrade's stored names are its own: none collides with a first-pass step's
@@ -144,7 +146,60 @@ def test_the_json_and_the_loader_agree_on_every_field(tmp_path):
         "device": "cpu", "needs_images": True,
         "steps": [{"name": "s", "model": "text_cnn", "set": {"a": 1}, "cost": "text_cnn", "epochs": 12,
                    "seed_offset": 7}],
-        "gain": {"oof": 0.01, "interval": [0.002, 0.018], "measured_on": "debfr-public"}}]}))
+        "gain": {"oof": 0.01, "interval": [0.002, 0.018], "measured_on": "debfr-public"},
+        "beside": {"knn_tfidf": {"oof": 0.001, "interval": [-0.002, 0.004], "measured_on": "debfr-public"}}}]}))
     (upgrade,) = load_upgrades(path)
     assert upgrade == Upgrade("u", "w", (UpgradeStep("s", "text_cnn", {"a": 1}, "text_cnn", 12, 7),), 0.01,
-                              (0.002, 0.018), "debfr-public", "text_cnn", ("tfidf",), ("e5_finetune",), True, "cpu")
+                              (0.002, 0.018), "debfr-public", "text_cnn", ("tfidf",), ("e5_finetune",), True, "cpu",
+                              (Beside("knn_tfidf", 0.001, (-0.002, 0.004), "debfr-public"),))
+
+
+def test_a_gain_clear_of_the_noise_goes_before_a_tie_whatever_their_gains_per_minute(text_costs):
+    # 4h: the first pass (130 min) + stack + submission leave 107.5. text_cnn at 12 epochs is a tie here
+    # (+0.004, interval below zero): by gain per minute (0.004 / 45 min) it would go before the second
+    # seed (0.003 / 100.5 min, clear of the noise); the seed goes first and leaves 7 min
+    tie = Upgrade("text_cnn_12ep", "text_cnn at 12 epochs", TEXT_CNN_12.steps, gain=0.004, interval=(-0.001, 0.009),
+                  measured_on="a benchmark", replaces="text_cnn")
+    seed = Upgrade("e5_finetune_seed2", "a second seed", SEED_2.steps, gain=0.003, interval=(0.001, 0.005),
+                   measured_on="a benchmark", requires=("e5_finetune",))
+    plan = make_plan(text_costs, parse_budget("4h"), upgrades=(tie, seed))
+    assert taken(plan) == ["e5_finetune_seed2"] and plan.upgrades.ties == []
+    assert [u.name for u, _ in plan.upgrades.did_not_fit] == ["text_cnn_12ep"]
+    # with the time for both, the tie comes in the second pass, and the plan says it is one
+    plan = make_plan(text_costs, parse_budget("5h"), upgrades=(tie, seed))
+    assert taken(plan) == ["e5_finetune_seed2"] and [u.name for u, _ in plan.upgrades.ties] == ["text_cnn_12ep"]
+    assert ("with the time still left, ties (a gain above zero, its interval reaching below it):\n"
+            "  text_cnn_12ep: text_cnn at 12 epochs; +45 min for +0.0040 [-0.0010, +0.0090] OOF on a benchmark"
+            in format_plan(plan, ""))
+
+
+def test_a_gain_measured_beside_a_step_of_the_plan_is_the_one_that_applies(text_costs):
+    knn = Upgrade("knn_text", "neighbour votes", KNN.steps, gain=0.005, interval=(0.002, 0.008),
+                  measured_on="a benchmark", requires=("tfidf", "e5"),
+                  beside=(Beside("e5_finetune", -0.0008, (-0.005, 0.0033), "a benchmark"),))
+    cnn = Upgrade("text_cnn_12ep", "text_cnn at 12 epochs", TEXT_CNN_12.steps, gain=0.004, interval=(0.001, 0.007),
+                  measured_on="a benchmark", replaces="text_cnn",
+                  beside=(Beside("e5_finetune", 0.0006, (-0.0033, 0.0045), "the e5_finetune stack"),))
+    short = make_plan(text_costs, parse_budget("40m"), upgrades=(knn,))  # no e5_finetune: the votes' own gain
+    assert taken(short) == ["knn_text"]
+    plan = make_plan(text_costs, parse_budget("3h"), upgrades=(knn, cnn))
+    why = {u.name: reason for u, reason in plan.upgrades.not_applicable}
+    assert why["knn_text"] == "adds nothing measurable beside e5_finetune (-0.0008 [-0.0050, +0.0033] OOF)"
+    # beside e5_finetune text_cnn at 12 epochs is a tie: taken with the time left, and said so
+    assert taken(plan) == [] and [u.name for u, _ in plan.upgrades.ties] == ["text_cnn_12ep"]
+    assert "+0.0006 [-0.0033, +0.0045] OOF beside e5_finetune on the e5_finetune stack" in format_plan(plan, "")
+    assert names(plan) == ["tfidf", "text_cnn_12ep", "e5", "e5_finetune"]
+
+
+def test_the_projects_table_on_debfr_public_sizes(table):
+    """The project's own upgrades on the synthetic costs: a short budget takes the votes (clear of the
+    noise), a long one the ties beside e5_finetune (text_cnn at 12 epochs, a second seed)."""
+    table["cpu"]["knn_tfidf"] = per_fold(12)
+    table["cpu"]["knn_e5"] = per_fold(12)
+    costs = CostModel(table, DataSize(train_rows=1000, test_rows=200, images=0))
+    upgrades = load_upgrades()
+    short = make_plan(costs, parse_budget("40m"), upgrades=upgrades)
+    assert taken(short) == ["knn_text"] and short.upgrades.ties == []
+    long = make_plan(costs, parse_budget("8h"), upgrades=upgrades)
+    assert [u.name for u, _ in long.upgrades.ties] == ["text_cnn_12ep", "e5_finetune_seed2"]
+    assert {"text_cnn_12ep", "e5_finetune", "e5_finetune_s2"} <= set(names(long)) and "knn_tfidf" not in names(long)
