@@ -232,7 +232,8 @@ def fill_with_upgrades(costs: CostModel, steps: list[Step], room_s: float, upgra
                 choice.not_applicable.append((upgrade, why))
                 decided.add(upgrade.name)
                 continue
-            if upgrade.is_tie(names) != ties:
+            tie = upgrade.is_tie(names)
+            if tie and not ties:
                 continue  # a tie waits for the second pass
             decided.add(upgrade.name)
             heaviest = max(s.estimate.peak_gb for s in new_steps)
@@ -250,7 +251,7 @@ def fill_with_upgrades(costs: CostModel, steps: list[Step], room_s: float, upgra
             else:
                 steps[replaced_at:replaced_at + 1] = new_steps
             room_s -= extra
-            (choice.ties if ties else choice.taken).append((upgrade, extra))
+            (choice.ties if tie else choice.taken).append((upgrade, extra))
     choice.room_s = room_s
     return choice
 
