@@ -52,13 +52,14 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
     done = finished_folds(args.run_dir)
     candidates = GPU_CANDIDATES if device == "gpu" else CPU_CANDIDATES
     identity = data_identity(data)
+    data_key = data_fingerprint(identity)  # probes and past runs are per machine and data
 
     probe_note, probe_s = "not probed (--no-probe): the reference machine's figures", 0.0
     if described:
         probe_note = "not probed (--machine describes another machine): the reference machine's figures"
     elif not args.no_probe:
         # a step this machine ran on this data before is planned from that run, which says more than a probe
-        costs.past_factors = PastRuns().factors(machine.key, data_fingerprint(identity))
+        costs.past_factors = PastRuns().factors(machine.key, data_key)
         worth = []
         for c in candidates:
             if (c.needs_images and not size.images) or c.cost in costs.past_factors:
@@ -69,7 +70,7 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
         cache = ProbeCache(cache_dir)
         with _LazyProbe(data, cache_dir) as run_probe:
             seconds, probe_s = measured_probes(table, device, probe_specs(worth), cache, machine.key,
-                                               data_fingerprint(identity), run_probe,
+                                               data_key, run_probe,
                                                about={"machine": machine.to_json(), "data": identity})
         costs.probe_ratios = probe_ratios(table, device, seconds)
         ratios = ", ".join(f"{k} x{v:.2f}" for k, v in sorted(costs.probe_ratios.items()))
@@ -99,7 +100,7 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
     header = (f"plan for --budget {args.budget} ({format_minutes(budget_s)} min) on {where}, "
               f"planned for the {device.upper()}\ndata: {size.train_rows:,} training / {size.test_rows:,} test rows, "
               f"{images}, {size.n_folds} folds; figures {probe_note}{gpu_note}")
-    plan.data_key = data_fingerprint(identity)
+    plan.data_key = data_key
     return plan, header
 
 
