@@ -53,13 +53,14 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
     candidates = GPU_CANDIDATES if device == "gpu" else CPU_CANDIDATES
     identity = data_identity(data)
     data_key = data_fingerprint(identity)  # probes and past runs are per machine and data
+    versions = costs.figures_versions()
 
     probe_note, probe_s = "not probed (--no-probe): the reference machine's figures", 0.0
     if described:
         probe_note = "not probed (--machine describes another machine): the reference machine's figures"
     elif not args.no_probe:
         # a step this machine ran on this data before is planned from that run, which says more than a probe
-        costs.past_factors = PastRuns().factors(machine.key, data_key)
+        costs.past_factors = PastRuns().factors(machine.key, data_key, versions)
         worth = []
         for c in candidates:
             if (c.needs_images and not size.images) or c.cost in costs.past_factors:
@@ -100,7 +101,7 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
     header = (f"plan for --budget {args.budget} ({format_minutes(budget_s)} min) on {where}, "
               f"planned for the {device.upper()}\ndata: {size.train_rows:,} training / {size.test_rows:,} test rows, "
               f"{images}, {size.n_folds} folds; figures {probe_note}{gpu_note}")
-    plan.data_key = data_key
+    plan.data_key, plan.figure_versions = data_key, versions
     return plan, header
 
 
@@ -209,7 +210,7 @@ def run_budget(args, cache_dir: str = "cache") -> dict:
                            step_finished=lambda step: print_step_table(args.run_dir, step.name))
         if any(s.estimate.basis.endswith((" x probe", " x past run")) for s in plan.steps):  # probed: it learns
             PastRuns().record(this_machine().key, plan.data_key, measured_steps(plan, summary.results),
-                              about={"data_dir": str(args.data_dir)})
+                              about={"data_dir": str(args.data_dir)}, versions=plan.figure_versions)
     print(summary.format())
     record["outcome"] = [vars(r) for r in summary.results]
     record.update(stacked=summary.stacked, submission=str(summary.submission), elapsed_s=summary.elapsed_s)

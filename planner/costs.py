@@ -2,13 +2,15 @@
 size and machine.
 
 Every figure in the table was measured (or estimated, `"measured": false`) at some size on the
-reference machine. A part's seconds at the user's size are `seconds * (size / rows) ** exponent`,
+reference machine. A part's seconds at the user's size are `seconds * (size / rows) ** exponent`
+(the size capped at `max_rows` where a part reads at most that many rows, as tfidf's SVD),
 times how often the part runs (once per step, once per dataset, per fold, per fold and epoch, per
 stacked model), times the machine factor: the user's probe time over the reference probe time for
 the probe the entry names (planner/probe.py), 1 when there is none.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,8 +121,19 @@ class CostModel:
         basis = ("reference" if measured else "estimate") + (" x past run" if past else " x probe" if ratio else "")
         return Estimate(sum(parts.values()) * factor, self._peak_gb(entry), basis, parts, once * factor, factor)
 
+    def figures_version(self, key: str) -> str:
+        """A digest of the figures `key` is estimated from (its parts and the runner's): a past run's
+        ratio over them (planner/past_runs.py) means nothing once they change."""
+        figures = {"parts": self.entry(key)["parts"], "runner": self.table.get("runner", {})}
+        return hashlib.sha256(json.dumps(figures, sort_keys=True).encode()).hexdigest()[:12]
+
+    def figures_versions(self) -> dict[str, str]:
+        """figures_version of every step this device has figures for."""
+        keys = set(self.table["cpu"]) | (set(self.table.get("gpu", {})) if self.device == "gpu" else set())
+        return {key: self.figures_version(key) for key in sorted(keys) if "parts" in self.entry(key)}
+
     def _part_seconds(self, part: dict, work: Work) -> float:
-        size = self._size(part["scale"], work)
+        size = min(self._size(part["scale"], work), part.get("max_rows", float("inf")))
         scaled = part["seconds"] if part["scale"] == "fixed" else \
             part["seconds"] * (size / part["rows"]) ** part.get("exponent", 1.0)
         times = {"step": 1, "dataset": 0 if work.dataset_cached else 1, "fold": work.folds,

@@ -102,6 +102,7 @@ class Plan:
     short_of_time: bool = False  # a candidate was left out, or given fewer epochs, for want of time
     upgrades: UpgradeChoice = field(default_factory=UpgradeChoice)
     data_key: str = ""  # the data it was planned for (planner/probe.py data_fingerprint): past runs are per data
+    figure_versions: dict = field(default_factory=dict)  # cost key -> digest of its reference figures (past runs)
 
     @property
     def total_s(self) -> float:

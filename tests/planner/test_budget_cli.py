@@ -40,7 +40,7 @@ def test_a_budget_too_small_exits_2_with_the_smallest_that_works(demo_dir, tmp_p
         budget_run(demo_dir, tmp_path, "--budget", "0.1m", "--device", "cpu")
     assert exit_.value.code == 2
     err = capsys.readouterr().err
-    assert "too small" in err and "The smallest budget that works: --budget 2m" in err
+    assert "too small" in err and "The smallest budget that works: --budget 1m" in err
 
 
 def test_budget_goes_with_the_auto_recipe_only(demo_dir, tmp_path, capsys):

@@ -5,12 +5,12 @@ import pytest
 
 import recipes
 from planner.costs import CostModel, DataSize, Estimate
-from planner.past_runs import MIN_RECORDED_S, PastRuns, measured_steps, state_dir
+from planner.past_runs import HISTORY, MIN_RECORDED_S, PastRuns, measured_steps, state_dir
 from planner.plan import Plan, Step, format_plan
 from planner.run import RunSummary, StepResult
 
 
-def test_a_recorded_ratio_is_this_machines_and_datas_only_bounded_and_replaced_by_the_next_run(tmp_path):
+def test_a_recorded_ratio_is_this_machines_and_datas_only_bounded_and_the_median_of_the_last_runs(tmp_path):
     past = PastRuns(tmp_path)
     # (key, measured, the plan's estimate, the reference figures): the ratio is over the reference's
     past.record("machine-a", "data-1", [("tfidf", 300.0, 240.0, 200.0), ("e5", 1000.0, 100.0, 10.0),
@@ -19,9 +19,35 @@ def test_a_recorded_ratio_is_this_machines_and_datas_only_bounded_and_replaced_b
     assert past.factors("machine-b", "data-1") == {} and past.factors("machine-a", "data-2") == {}
     past.record("machine-a", "data-2", [("tfidf", 100.0, 200.0, 200.0)])
     past.record("machine-a", "data-1", [("tfidf", 180.0, 200.0, 200.0)])
-    assert past.factors("machine-a", "data-1") == {"tfidf": 0.9, "e5": 20.0}
+    assert past.factors("machine-a", "data-1") == {"tfidf": pytest.approx(1.2), "e5": 20.0}  # (1.5 + 0.9) / 2
     assert past.factors("machine-a", "data-2") == {"tfidf": 0.5}
+    for took in (200.0, 220.0, 400.0, 240.0):  # one slow hour (2.0) does not set the next plan
+        past.record("machine-a", "data-1", [("tfidf", took, 200.0, 200.0)])
+    assert past.factors("machine-a", "data-1")["tfidf"] == pytest.approx(1.1)  # median of 0.9 1.0 1.1 1.2 2.0
+    assert HISTORY == 5  # 1.5, the oldest, is gone
     assert MIN_RECORDED_S > 10
+
+
+def test_ratios_taken_over_figures_the_table_no_longer_holds_are_dropped(tmp_path, table):
+    costs = CostModel(table, DataSize(train_rows=1000, test_rows=200))
+    before = costs.figures_versions()
+    past = PastRuns(tmp_path)
+    past.record("m", "d", [("tfidf", 300.0, 240.0, 200.0), ("e5", 100.0, 100.0, 100.0)], versions=before)
+    assert past.factors("m", "d", before) == {"tfidf": 1.5, "e5": 1.0}
+    table["cpu"]["tfidf"]["parts"]["work"]["seconds"] *= 2  # the cost table re-measured tfidf
+    after = costs.figures_versions()
+    assert after["tfidf"] != before["tfidf"] and after["e5"] == before["e5"]
+    assert past.factors("m", "d", after) == {"e5": 1.0}  # tfidf is probed again
+    past.record("m", "d", [("tfidf", 100.0, 100.0, 100.0)], versions=after)  # and its list starts again
+    assert past.factors("m", "d", after) == {"tfidf": 1.0, "e5": 1.0}
+
+
+def test_a_part_that_reads_at_most_max_rows_stops_growing_there(table):
+    table["cpu"]["tfidf"]["parts"] = {"svd": {"seconds": 4.0, "per": "fold", "scale": "train_rows", "rows": 10000,
+                                              "max_rows": 10000, "measured": True}}
+    small = CostModel(table, DataSize(train_rows=6250, test_rows=100)).estimate("tfidf", _work(), False)
+    large = CostModel(table, DataSize(train_rows=62500, test_rows=100)).estimate("tfidf", _work(), False)
+    assert small.seconds == pytest.approx(5 * 4.0 * 0.5) and large.seconds == pytest.approx(5 * 4.0)
 
 
 def test_the_record_lives_in_the_machines_state_folder(tmp_path, monkeypatch):
