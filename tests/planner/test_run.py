@@ -142,17 +142,28 @@ def test_a_slow_run_corrects_the_later_steps_estimates_and_skips_one_that_no_lon
     # tfidf and text_cnn take 1.4 x their estimates (7 and 14 of 5 and 10 min): with the 5 planned minutes
     # the pace counts as on time, e5 starts with 52 for its planned 40 (79 min left: it runs) and takes 40
     fake = FakeRun({"tfidf": 1.4, "text_cnn": 2.8, "e5": 8})
-    summary = run_plan(plan_of(step("tfidf", 5), step("text_cnn", 10), step("e5", 40), step("conv1d", 36),
+    summary = run_plan(plan_of(step("tfidf", 5), step("text_cnn", 10), step("e5", 40), step("conv1d", 45),
                                budget_min=100), fake.train_fold, fake.is_complete, fake.finish, clock=fake.clock)
     tfidf, text_cnn, e5, conv1d = summary.results
     assert tfidf.corrected_s == 5 * 60  # nothing measured yet: the plan's figure
     assert text_cnn.corrected_s == pytest.approx((7 + 5) / (5 + 5) * 10 * 60)  # 1.2: one step, shrunk
     assert e5.complete and e5.corrected_s == pytest.approx((7 + 14 + 5) / (5 + 10 + 5) * 40 * 60)
-    # after e5 (1.0 x) the pace is (7 + 14 + 40 + 5) / (5 + 10 + 40 + 5) = 1.1: conv1d's planned 36 min would
-    # fit in the 100 - 61 - 1.5 = 37.5 left, its 39.6 at the run's pace do not
-    assert conv1d.corrected_s == pytest.approx(66 / 60 * 36 * 60)
-    assert conv1d.note.startswith("skipped: 40 min estimated at this run's pace (36 in the plan), 38 left")
+    # after e5 (1.0 x) the pace is (7 + 14 + 40 + 5) / (5 + 10 + 40 + 5) = 1.1: conv1d's planned 45 min would
+    # fit in the 110 - 61 - 1.5 = 47.5 left of the budget + 10%, its 49.5 at the run's pace do not
+    assert conv1d.corrected_s == pytest.approx(66 / 60 * 45 * 60)
+    assert conv1d.note.startswith("skipped: 50 min estimated at this run's pace (45 in the plan), 48 left of the "
+                                  "budget + 10%")
     assert "at pace" in summary.format()
+
+
+def test_a_step_that_runs_past_the_budget_but_within_its_10_percent_still_starts():
+    # debfr-public, --budget 45m: a plan of 45 min, the short steps a little over, e5_finetune's 35 planned
+    # minutes read 39 at the run's pace with 36 left: it runs (the run ends within 45 + 10%), not skipped
+    fake = FakeRun({"tfidf": 0.32, "e5": 1.2, "e5_finetune": 7.2})
+    summary = run_plan(plan_of(step("tfidf", 1.3), step("e5", 5), step("e5_finetune", 35), budget_min=45),
+                       fake.train_fold, fake.is_complete, fake.finish, clock=fake.clock)
+    assert summary.results[2].corrected_s > 35 * 60 and summary.results[2].complete
+    assert fake.stacked == ["tfidf", "e5", "e5_finetune"] and summary.elapsed_s < 45 * 60 * 1.1
 
 
 def test_the_run_pace_is_bounded_and_starts_at_one():
