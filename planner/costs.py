@@ -60,6 +60,9 @@ class Work:
     passes: int = 1
     models: int = 1
     dataset_cached: bool = False  # a fold already finished, so the once-per-dataset part is on disk
+    # cost keys the plan trains before this step: a once-per-dataset part `"cached_by"` one of them
+    # is on disk when this step starts (knn_tfidf reads the TF-IDF matrix tfidf cached)
+    cached_by_earlier: frozenset = frozenset()
 
 
 @dataclass
@@ -136,7 +139,8 @@ class CostModel:
         size = min(self._size(part["scale"], work), part.get("max_rows", float("inf")))
         scaled = part["seconds"] if part["scale"] == "fixed" else \
             part["seconds"] * (size / part["rows"]) ** part.get("exponent", 1.0)
-        times = {"step": 1, "dataset": 0 if work.dataset_cached else 1, "fold": work.folds,
+        cached = work.dataset_cached or part.get("cached_by") in work.cached_by_earlier
+        times = {"step": 1, "dataset": 0 if cached else 1, "fold": work.folds,
                  "fold_epoch": work.folds * work.epochs, "model": work.models}[part["per"]]
         return scaled * times
 

@@ -204,7 +204,8 @@ def fill_with_upgrades(costs: CostModel, steps: list[Step], room_s: float, upgra
         if why:
             choice.not_applicable.append((upgrade, why))
             continue
-        new_steps = [priced_step(costs, u.name, u.model, u.settings, u.cost, u.epochs, done_folds, u.seed_offset)
+        new_steps = [priced_step(costs, u.name, u.model, u.settings, u.cost, u.epochs, done_folds, u.seed_offset,
+                                 earlier={s.cost for s in steps})
                      for u in upgrade.steps]
         priced.append((upgrade, new_steps))
 
@@ -270,15 +271,17 @@ def candidate_step(costs: CostModel, candidate: Candidate, entry: dict, epochs: 
 
 
 def priced_step(costs: CostModel, name: str, model: str, settings: dict, cost: str, epochs: int | None,
-                done_folds: dict, seed_offset: int = 0) -> Step:
-    """A step with its estimate for the folds the run has not finished yet."""
+                done_folds: dict, seed_offset: int = 0, earlier: set | None = None) -> Step:
+    """A step with its estimate for the folds the run has not finished yet; `earlier`: the cost keys
+    of the steps the plan trains before it (what they cache is not paid again)."""
     settings = dict(settings)
     if epochs is not None:
         settings["epochs"] = epochs
     done = set(done_folds.get(name, ()))
     folds_left = [k for k in range(costs.size.n_folds) if k not in done]
     passes = 2 if settings.get("flip_train", True) or settings.get("tta", True) else 1
-    work = Work(folds=len(folds_left), epochs=epochs or 1, passes=passes, dataset_cached=bool(done))
+    work = Work(folds=len(folds_left), epochs=epochs or 1, passes=passes, dataset_cached=bool(done),
+                cached_by_earlier=frozenset(earlier or ()))
     if not folds_left:
         work = Work(folds=0, epochs=0, dataset_cached=True)
     estimate = costs.estimate(cost, work, with_fold_calls=True)

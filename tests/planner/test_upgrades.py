@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from planner.costs import CostModel, DataSize, load_reference
+from planner.costs import CostModel, DataSize, Work, load_reference
 from planner.plan import CPU_CANDIDATES, GPU_CANDIDATES, format_plan, make_plan, parse_budget
 from planner.run_on_ray import step_job
 from planner.upgrades import Beside, Upgrade, UpgradeStep, load_upgrades
@@ -203,3 +203,13 @@ def test_the_projects_table_on_debfr_public_sizes(table):
     long = make_plan(costs, parse_budget("8h"), upgrades=upgrades)
     assert [u.name for u, _ in long.upgrades.ties] == ["text_cnn_12ep", "e5_finetune_seed2"]
     assert {"text_cnn_12ep", "e5_finetune", "e5_finetune_s2"} <= set(names(long)) and "knn_tfidf" not in names(long)
+
+
+def test_a_once_per_dataset_part_an_earlier_step_of_the_plan_cached_is_not_paid_again(text_costs, table):
+    # knn_tfidf reads the TF-IDF matrix tfidf (every plan's first step) cached: 10 min built alone, 0 in a plan
+    table["cpu"]["knn_tfidf"]["parts"]["matrix"] = {"seconds": 600, "per": "dataset", "cached_by": "tfidf",
+                                                    "scale": "fixed", "measured": True}
+    alone = text_costs.estimate("knn_tfidf", Work(folds=5))
+    plan = make_plan(text_costs, parse_budget("40m"), upgrades=UPGRADES)
+    knn = next(s for s in plan.steps if s.name == "knn_tfidf")
+    assert alone.seconds == pytest.approx(600 + 60) and knn.estimate.seconds == pytest.approx(60)
