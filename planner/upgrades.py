@@ -66,8 +66,9 @@ class Upgrade:
 
     def gain_in(self, step_names: list[str]) -> tuple[float | None, tuple[float, float] | None, str | None]:
         """The gain that applies to a plan with these steps: the lowest of those measured beside a step
-        it holds, else the upgrade's own; with its interval and the step it was measured beside."""
-        found = [(b.gain, b.interval, step) for b in self.beside for step in step_names if stands_for(step, b.step)]
+        it holds, else the upgrade's own; with its interval and the step it was measured beside (a
+        plan holding e5_finetune_3ep reads the gain measured beside e5_finetune, and names that)."""
+        found = [(b.gain, b.interval, b.step) for b in self.beside for step in step_names if stands_for(step, b.step)]
         return min(found, key=lambda item: item[0]) if found else (self.gain, self.interval, None)
 
     def measured_on_in(self, step_names: list[str]) -> str:

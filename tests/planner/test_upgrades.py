@@ -213,3 +213,10 @@ def test_a_once_per_dataset_part_an_earlier_step_of_the_plan_cached_is_not_paid_
     plan = make_plan(text_costs, parse_budget("40m"), upgrades=UPGRADES)
     knn = next(s for s in plan.steps if s.name == "knn_tfidf")
     assert alone.seconds == pytest.approx(600 + 60) and knn.estimate.seconds == pytest.approx(60)
+
+
+def test_a_gain_measured_beside_a_step_names_that_step_when_the_plan_holds_it_at_fewer_epochs():
+    knn = Upgrade("knn_text", "votes", (), gain=0.008, measured_on="debfr-public",
+                  beside=(Beside("e5_finetune", -0.0008, (-0.005, 0.003), "debfr-public"),))
+    assert knn.gain_in(["tfidf", "e5_finetune_3ep"]) == (-0.0008, (-0.005, 0.003), "e5_finetune")
+    assert knn.gain_in(["tfidf", "e5"])[0] == 0.008
