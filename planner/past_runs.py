@@ -79,7 +79,7 @@ class PastRuns:
         for key, took, estimated, reference in kept:
             before = steps.get(key, {})
             same_figures = before.get("figures") == versions.get(key)
-            ratios = (before.get("ratios", [before["ratio"]]) if before and same_figures else []) + [took / reference]
+            ratios = (before.get("ratios", []) if same_figures else []) + [took / reference]
             ratios = ratios[-HISTORY:]
             steps[key] = {"ratio": statistics.median(ratios), "ratios": [round(r, 4) for r in ratios],
                           "figures": versions.get(key), "measured_s": round(took, 1),

@@ -155,7 +155,7 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
         if candidate.needs_images and not size.images:
             left_out.append((entry["name"], "the data has no images"))
             continue
-        options = [candidate_step(costs, candidate, entry, epochs, done_folds)
+        options = [candidate_step(costs, candidate, entry, epochs, done_folds, earlier={s.cost for s in steps})
                    for epochs in candidate.epoch_options or (None,)]
         most_epochs = options[0]
         # resuming: an option with finished folds first, so that a rerun finishes what it started
@@ -263,11 +263,12 @@ def at_epochs(step: Step, entry_name: str) -> str:
     return f" at {step.settings['epochs']} epochs" if step.name != entry_name else ""
 
 
-def candidate_step(costs: CostModel, candidate: Candidate, entry: dict, epochs: int | None, done_folds: dict) -> Step:
+def candidate_step(costs: CostModel, candidate: Candidate, entry: dict, epochs: int | None, done_folds: dict,
+                   earlier: set | None = None) -> Step:
     name = entry["name"]
     if epochs is not None and candidate.epoch_options and epochs != candidate.epoch_options[0]:
         name = f"{name}_{epochs}ep"  # another configuration: its own folder in the run
-    return priced_step(costs, name, entry["model"], entry["set"], candidate.cost, epochs, done_folds)
+    return priced_step(costs, name, entry["model"], entry["set"], candidate.cost, epochs, done_folds, earlier=earlier)
 
 
 def priced_step(costs: CostModel, name: str, model: str, settings: dict, cost: str, epochs: int | None,
