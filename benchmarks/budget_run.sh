@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # One `--budget` run as docs/benchmarks.md reports it: on a public benchmark, from an empty run
-# directory and an empty cache/ (the e5 conversion, the TF-IDF corpus and the probe are all paid
-# inside the budget), timed, then its submission scored:
+# directory and an empty cache/ (the e5 conversion and the TF-IDF corpus are paid inside the
+# budget), timed, then its submission scored:
 #   benchmarks/budget_run.sh 15m debfr-public runs/budget-15m
 # The timed line goes to benchmarks/timed.log, the run's own output to OUT/budget.log. The machine's
-# record of past runs (planner/past_runs.py) is not emptied: it is what the machine learned, not a
-# cache of work; ESHOPPYE_STATE_DIR=OUT/state before the command plans without it.
+# record of past runs and its probes (planner/past_runs.py, planner/probe.py) are not emptied: they
+# are what the machine learned, not a cache of work; ESHOPPYE_STATE_DIR=OUT/state before the command
+# plans as on a new machine (the probes paid inside the budget).
 set -euo pipefail
 budget=$1; dataset=$2; out=$3
 repo=$(cd "$(dirname "$0")/.." && pwd)

@@ -68,7 +68,7 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
             cheapest = candidate_step(costs, c, recipe_entry(c.recipe, c.entry), (c.epoch_options or (None,))[-1], done)
             if cheapest.folds_left and cheapest.estimate.seconds / PROBE_WORTH <= budget_s:
                 worth.append(cheapest)
-        cache = ProbeCache(cache_dir)
+        cache = ProbeCache()
         with _LazyProbe(data, cache_dir) as run_probe:
             seconds, probe_s = measured_probes(table, device, probe_specs(worth), cache, machine.key,
                                                data_key, run_probe,

@@ -4,8 +4,10 @@ A probe trains fold 0 of 5 of one step (its run settings, one epoch) on a strati
 user's data (400 training and 100 test rows) through `recipebook.training.train_model` in a scratch
 run directory, and records its wall seconds. The same probe on the reference machine and the real-size folder is
 stored in planner/reference_costs.json ("probe"); their ratio scales the step's reference costs.
-Results are cached in CACHE_DIR/planner/probes.json per machine (CPU model, cores, GPUs) and data
-(row counts and index hashes, as run.json records them), so a second `--plan-only` is instant.
+Results are kept in the machine's state folder (STATE_DIR/probes.json, beside the record of past runs,
+planner/past_runs.py) per machine (CPU model, cores, GPUs) and data (row counts and index hashes, as
+run.json records them): a second `--plan-only` is instant, and a run in a new folder (a new cache/)
+does not pay the probes again.
 
     python -m planner.probe --reference --data-dir real_size_data   # re-measure the reference probes
 """
@@ -31,10 +33,14 @@ def data_fingerprint(identity: dict) -> str:
 
 
 class ProbeCache:
-    """CACHE_DIR/planner/probes.json: {machine key + data fingerprint: {probe name: seconds}}."""
+    """STATE_DIR/probes.json: {machine key + data fingerprint: {probe name: seconds}}. What a probe
+    measures is the machine and the data, not a run's work, so it lives with the machine's record of
+    past runs (planner/past_runs.py: state_dir), not in a run's cache folder."""
 
-    def __init__(self, cache_dir: str | Path):
-        self.path = Path(cache_dir) / "planner" / "probes.json"
+    def __init__(self, folder: str | Path | None = None):
+        from planner.past_runs import state_dir
+
+        self.path = Path(folder if folder is not None else state_dir()) / "probes.json"
 
     def _read(self) -> dict:
         return json.loads(self.path.read_text()) if self.path.is_file() else {}

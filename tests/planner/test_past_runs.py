@@ -105,7 +105,7 @@ def test_a_probed_budget_run_records_its_steps_and_the_next_plan_reads_them(demo
     monkeypatch.setattr(cli, "load_reference", lambda: table)
     cache = tmp_path / "cache"
     data = load_data(str(demo_dir))  # the probe is cached, so none runs
-    ProbeCache(cache).put(this_machine().key, data_fingerprint(data_identity(data)), {"tfidf": 10.0}, {})  # 2 x
+    ProbeCache().put(this_machine().key, data_fingerprint(data_identity(data)), {"tfidf": 10.0}, {})  # 2 x
     run_dir = tmp_path / "run"
     args = recipes.build_parser().parse_args(["--budget", "2h", "--device", "cpu", "--data-dir", str(demo_dir),
                                               "--run-dir", str(run_dir), "--quiet"])
@@ -135,3 +135,41 @@ def test_a_probed_budget_run_records_its_steps_and_the_next_plan_reads_them(demo
     no_probe = recipes.build_parser().parse_args(["--budget", "2h", "--device", "cpu", "--data-dir", str(demo_dir),
                                                   "--run-dir", str(run_dir), "--no-probe"])
     assert "past run" not in cli.build_plan(no_probe, str(cache))[0].steps[0].estimate.basis
+
+
+def test_a_budget_run_in_a_new_folder_does_not_probe_again(demo_dir, tmp_path, monkeypatch, machine_state_dir):
+    """The probes measure the machine and the data: kept with the machine's record, a second plan with
+    another cache folder (a run started in a new folder) reads them instead of training them again."""
+    from planner import cli
+    from planner.costs import load_reference
+
+    table = load_reference()
+    table["probe"]["cpu"] = {"seconds": {"tfidf": 5.0}}  # a reference probe for tfidf only
+    monkeypatch.setattr(cli, "load_reference", lambda: table)
+    probed = []
+
+    class CountingProbe:
+        def __init__(self, data, cache_dir):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __call__(self, name, spec):
+            probed.append(name)
+            return 10.0
+
+        def __exit__(self, *exc):
+            pass
+
+    monkeypatch.setattr(cli, "_LazyProbe", CountingProbe)
+    headers = []
+    for folder in ("first", "second"):
+        args = recipes.build_parser().parse_args(["--budget", "2h", "--device", "cpu", "--data-dir", str(demo_dir),
+                                                  "--run-dir", str(tmp_path / folder / "run"), "--quiet"])
+        plan, header = cli.build_plan(args, str(tmp_path / folder / "cache"))
+        assert plan.steps[0].estimate.basis == "reference x probe"
+        headers.append(header)
+    assert probed == ["tfidf"]
+    assert "probed now" in headers[0] and "probed earlier (cached)" in headers[1]
+    assert (machine_state_dir / "probes.json").is_file() and not (tmp_path / "first" / "cache" / "planner").exists()

@@ -30,7 +30,14 @@ def test_a_second_call_reads_the_cache_and_other_data_probes_again(table, tmp_pa
     measured_probes(table, "cpu", WANTED, cache, "machine1", "data2", probe)  # another data fingerprint
     measured_probes(table, "cpu", WANTED, cache, "machine2", "data1", probe)  # another machine
     assert probe.calls == ["tfidf", "tfidf", "tfidf"]
-    assert (tmp_path / "planner" / "probes.json").is_file()
+    assert (tmp_path / "probes.json").is_file()
+
+
+def test_probes_are_kept_with_the_machine_not_in_a_run_cache(machine_state_dir):
+    """A run in a new folder (another cache/) on the same machine and data reads the probes again."""
+    ProbeCache().put("machine1", "data1", {"tfidf": 12.0}, {})
+    assert (machine_state_dir / "probes.json").is_file()
+    assert ProbeCache().get("machine1", "data1") == {"tfidf": 12.0}
 
 
 def test_the_probe_ratio_scales_the_reference_figures(table):
