@@ -65,7 +65,7 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
         for c in candidates:
             if (c.needs_images and not size.images) or c.cost in costs.past_factors:
                 continue
-            cheapest = candidate_step(costs, c, recipe_entry(c.recipe, c.entry), (c.epoch_options or (None,))[-1], done)
+            cheapest = candidate_step(costs, c, recipe_entry(c.recipe, c.entry), c.offered_epochs(size.fold_train_rows, set())[-1], done)
             if cheapest.folds_left and cheapest.estimate.seconds / PROBE_WORTH <= budget_s:
                 worth.append(cheapest)
         cache = ProbeCache()

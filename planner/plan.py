@@ -8,11 +8,15 @@ and the later (cheaper) steps are still tried. On the CPU (docs/benchmarks.md):
 1. `tfidf`: the strongest single text model per minute everywhere it ran (debfr-public OOF 0.7333
    in 1.4 min on idle cores, real size 21.5 min for 5 folds, FACTS.md); the run's floor: a budget
    that cannot hold it plus the stack and the submission is refused with the smallest that can.
-2. `text_cnn`, the `night` setting (3 epochs), or 2 or 1 when 3 do not fit: about 17 min an epoch
-   for 5 folds at real size ("Real size (issue 13)"), near its best by the third; the second
-   text model of every text stack measured (issue 5; OOF 0.6989 alone on debfr-public).
-3. frozen `e5`: +0.006 OOF on debfr-public's text stack (tfidf + text_cnn 0.7347 -> 0.7408,
-   "Transformer text models (issue 12)") for 4.5 min at 7.4k rows; its encoding is once per dataset.
+2. frozen `e5`: what it adds to tfidf, and the neighbour votes over its encodings it opens
+   (upgrades), are worth more than text_cnn at 3 epochs on both text benchmarks (docs/benchmarks.md,
+   "The first pass: e5 before text_cnn"): on debfr-public the stack tfidf + e5 + the votes 0.7436
+   OOF, tfidf + text_cnn 3 epochs 0.7307 (tfidf alone 0.7312); on apps-public text_cnn at 3
+   epochs learns nothing (OOF 0.17). Its encoding is once per dataset.
+3. `text_cnn`, the `night` setting (3 epochs): about 17 min an epoch for 5 folds at real size
+   ("Real size (issue 13)"), near its best by the third there. 2 or 1 epochs when 3 do not fit,
+   only where they still train on 60,000 rows (min_row_passes): 3 epochs of debfr-public's 5,900
+   rows a fold add a tie to a stack, about 10 (12 with early stopping) +0.0065.
 4. `effnet_lite0` features at 128 px (the `night` setting), when the data has images: the image
    side of the stack (fashion-public 0.9207 alone, issue 3); the features are extracted once.
 5. `e5_finetune`, only whole: the best text model after tfidf (debfr-public +0.0069 OOF on top of
@@ -51,12 +55,23 @@ class Candidate:
     cost: str  # key of the cost table
     epoch_options: tuple[int, ...] = ()
     needs_images: bool = False
+    # fewer epochs than the first option are offered only when they still train on this many rows
+    # (epochs x a fold's training rows); 0: always
+    min_row_passes: int = 0
+
+    def offered_epochs(self, fold_train_rows: float, started: set) -> tuple[int, ...]:
+        """The epoch counts to try, most first: the first always, fewer only on enough rows, and any
+        the run has already started (a rerun finishes it)."""
+        first, *fewer = self.epoch_options or (None,)
+        return (first, *(e for e in fewer if e * fold_train_rows >= self.min_row_passes or e in started))
 
 
 CPU_CANDIDATES = (
     Candidate("night", "tfidf", "tfidf"),
-    Candidate("night", "text_cnn", "text_cnn", epoch_options=(3, 2, 1)),
     Candidate("text", "e5", "e5"),
+    # 3 epochs of 5,900 rows a fold (debfr-public) add a tie to a stack; about 10 epochs of them
+    # (12 with early stopping) +0.0065: 1 or 2 epochs only where an epoch is large (the real size)
+    Candidate("night", "text_cnn", "text_cnn", epoch_options=(3, 2, 1), min_row_passes=60_000),
     Candidate("night", "effnet_lite0", "effnet_lite0_128", needs_images=True),
     Candidate("text", "e5_finetune", "e5_finetune", epoch_options=(4, 3, 2)),  # a cosine schedule over each
 )
@@ -155,8 +170,10 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
         if candidate.needs_images and not size.images:
             left_out.append((entry["name"], "the data has no images"))
             continue
+        started = {epochs for epochs in candidate.epoch_options
+                   if done_folds.get(epoch_step_name(candidate, entry["name"], epochs))}
         options = [candidate_step(costs, candidate, entry, epochs, done_folds, earlier={s.cost for s in steps})
-                   for epochs in candidate.epoch_options or (None,)]
+                   for epochs in candidate.offered_epochs(size.fold_train_rows, started)]
         most_epochs = options[0]
         # resuming: an option with finished folds first, so that a rerun finishes what it started
         options.sort(key=lambda option: len(option.folds_left) == size.n_folds)
@@ -263,11 +280,16 @@ def at_epochs(step: Step, entry_name: str) -> str:
     return f" at {step.settings['epochs']} epochs" if step.name != entry_name else ""
 
 
+def epoch_step_name(candidate: Candidate, name: str, epochs: int | None) -> str:
+    """A candidate with fewer epochs than its first option is another configuration: its own folder."""
+    if epochs is not None and candidate.epoch_options and epochs != candidate.epoch_options[0]:
+        return f"{name}_{epochs}ep"
+    return name
+
+
 def candidate_step(costs: CostModel, candidate: Candidate, entry: dict, epochs: int | None, done_folds: dict,
                    earlier: set | None = None) -> Step:
-    name = entry["name"]
-    if epochs is not None and candidate.epoch_options and epochs != candidate.epoch_options[0]:
-        name = f"{name}_{epochs}ep"  # another configuration: its own folder in the run
+    name = epoch_step_name(candidate, entry["name"], epochs)
     return priced_step(costs, name, entry["model"], entry["set"], candidate.cost, epochs, done_folds, earlier=earlier)
 
 

@@ -39,4 +39,5 @@ def table() -> dict:
 
 @pytest.fixture
 def costs(table) -> CostModel:
-    return CostModel(table, DataSize(train_rows=1000, test_rows=200, images=1200))
+    # 80,000 training rows a fold: every epoch count is offered (planner/plan.py: min_row_passes)
+    return CostModel(table, DataSize(train_rows=100_000, test_rows=200, images=1200))

@@ -17,7 +17,7 @@ def test_plan_only_prints_the_plan_and_runs_nothing(demo_dir, tmp_path, capsys):
     out = capsys.readouterr().out
     # 2 hours hold every model of the demo data; beside e5_finetune no upgrade measured a gain clear of
     # the noise: the ties fill the time (text_cnn at 12 epochs in place of 3, a second e5_finetune seed)
-    assert [s["name"] for s in record["steps"]][:3] == ["tfidf", "text_cnn_12ep", "e5"] and record["upgrades"] == []
+    assert [s["name"] for s in record["steps"]][:3] == ["tfidf", "e5", "text_cnn_12ep"] and record["upgrades"] == []
     assert [u["name"] for u in record["upgrade_ties"]] == ["text_cnn_12ep", "e5_finetune_seed2"]
     assert "knn_text (adds nothing measurable beside e5_finetune (-0.0008 [-0.0050, +0.0033] OOF))" in out
     assert "with the time still left, ties" in out

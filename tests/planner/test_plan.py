@@ -35,15 +35,15 @@ def test_too_small_a_budget_names_the_smallest_that_works(costs):
 
 def test_a_budget_that_fits_everything_gives_the_full_recipe(costs):
     plan = make_plan(costs, parse_budget("140m"))
-    assert names(plan) == ["tfidf", "text_cnn", "e5", "effnet_lite0", "e5_finetune"]
-    assert plan.steps[1].settings["epochs"] == 3 and plan.steps[3].settings["image_size"] == 128
+    assert names(plan) == ["tfidf", "e5", "text_cnn", "effnet_lite0", "e5_finetune"]
+    assert plan.steps[2].settings["epochs"] == 3 and plan.steps[3].settings["image_size"] == 128
     assert plan.left_out == []
     assert plan.total_s == pytest.approx((5 + 15 + 10 + 5 + 100 + 2.5 + 0.5) * 60)
 
 
 def test_a_middle_budget_drops_the_lowest_value_step_and_says_why(costs):
     plan = make_plan(costs, parse_budget("60m"))
-    assert names(plan) == ["tfidf", "text_cnn", "e5", "effnet_lite0"]
+    assert names(plan) == ["tfidf", "e5", "text_cnn", "effnet_lite0"]
     # 60 - 35 of models - a stack of five 2.5 - the submission 0.5 = 22 min left for it; even at its
     # fewest epochs (2 of 4) it needs 50
     assert plan.left_out == [("e5_finetune", "50 min estimated at 2 epochs, 22 left")]
@@ -52,15 +52,27 @@ def test_a_middle_budget_drops_the_lowest_value_step_and_says_why(costs):
     assert "cumulative" in table and "stack-lgbm" in table and "submission" in table
 
 
-def test_text_cnn_gets_as_many_epochs_as_fit_and_later_cheaper_steps_still_fit(costs):
-    plan = make_plan(costs, parse_budget("20m"))
-    # 3 epochs (15 min) do not fit after tfidf; 2 do, under their own name
-    assert names(plan) == ["tfidf", "text_cnn_2ep"]
-    assert plan.steps[1].settings["epochs"] == 2
-    left_out = dict(plan.left_out)
-    assert set(left_out) == {"e5", "effnet_lite0", "e5_finetune"}
-    plan = make_plan(costs, parse_budget("27m"))  # e5 (10) does not fit, effnet_lite0 (5) does
-    assert names(plan) == ["tfidf", "text_cnn", "effnet_lite0"] and "e5" in dict(plan.left_out)
+def test_e5_comes_before_text_cnn_which_gets_as_many_epochs_as_fit(costs):
+    plan = make_plan(costs, parse_budget("27m"))
+    # tfidf 5 + e5 10; text_cnn's 3 epochs (15 min) do not fit in what is left, 2 do, under their own name
+    assert names(plan) == ["tfidf", "e5", "text_cnn_2ep"]
+    assert plan.steps[2].settings["epochs"] == 2
+    assert set(dict(plan.left_out)) == {"effnet_lite0", "e5_finetune"}
+    plan = make_plan(costs, parse_budget("16m"))  # e5 does not fit (16.5 with its stack), a later cheaper step does
+    assert names(plan) == ["tfidf", "text_cnn_1ep"] and "e5" in dict(plan.left_out)
+
+
+def test_on_small_data_text_cnn_is_offered_at_its_three_epochs_only(table):
+    # 800 training rows a fold: 1 or 2 epochs of them are below min_row_passes, so the 12 minutes
+    # left after tfidf and e5 go to the image step, not to a text_cnn that trains on too little
+    small = CostModel(table, DataSize(train_rows=1000, test_rows=200, images=1200))
+    plan = make_plan(small, parse_budget("27m"))
+    assert names(plan) == ["tfidf", "e5", "effnet_lite0"]
+    assert dict(plan.left_out)["text_cnn"] == "15 min estimated, 10 left"
+    assert names(make_plan(small, parse_budget("40m"))) == ["tfidf", "e5", "text_cnn", "effnet_lite0"]
+    # a run that started text_cnn at 1 epoch (an earlier plan, more rows) still finishes it
+    plan = make_plan(small, parse_budget("27m"), done_folds={"text_cnn_1ep": [0]})
+    assert names(plan) == ["tfidf", "e5", "text_cnn_1ep", "effnet_lite0"] and plan.steps[2].folds_left == [1, 2, 3, 4]
 
 
 def test_without_images_the_image_step_is_left_out_for_that(table):
@@ -100,7 +112,7 @@ def test_on_a_gpu_the_plan_takes_the_challenge_gpu_settings_and_says_they_are_es
 def test_a_rerun_finishes_the_epoch_setting_it_started(costs):
     # 2 epochs were started; with tfidf done, 3 epochs would now fit, but the started folds win
     plan = make_plan(costs, parse_budget("20m"), done_folds={"tfidf": list(range(5)), "text_cnn_2ep": [0]})
-    assert plan.steps[1].name == "text_cnn_2ep" and plan.steps[1].folds_left == [1, 2, 3, 4]
+    assert names(plan) == ["tfidf", "e5", "text_cnn_2ep"] and plan.steps[2].folds_left == [1, 2, 3, 4]
     assert "(4 folds left)" in format_plan(plan, "")
 
 
@@ -109,13 +121,13 @@ def test_a_budget_larger_than_the_plan_says_what_is_unused_and_why(costs):
     assert names(plan) == names(make_plan(costs, parse_budget("140m")))
     table = format_plan(plan, "header")
     assert "unused: 42 min; every model and upgrade with a measured gain on the benchmarks is in the plan" in table
-    assert "considered, by measured value per minute: tfidf, text_cnn, e5, effnet_lite0, e5_finetune" in table
+    assert "considered, by measured value per minute: tfidf, e5, text_cnn, effnet_lite0, e5_finetune" in table
 
 
 def test_while_time_limits_the_plan_the_unused_note_says_so(costs, table):
     # e5_finetune left out for time: 60 - (35 + a stack of four 2 + 0.5)
     assert "unused: 22 min, too little for what is left out" in format_plan(make_plan(costs, parse_budget("60m")), "")
-    # text_cnn on 2 of its 3 epochs: 20 - (15 + 1 + 0.5)
+    # text_cnn left out: 20 - (tfidf 5 + e5 10 + a stack of two 1 + 0.5)
     assert "unused: 3.5 min, too little" in format_plan(make_plan(costs, parse_budget("20m")), "")
     # 180 - (130 of models + a stack of four 2 + the submission 0.5)
     no_images = make_plan(CostModel(table, DataSize(train_rows=1000, test_rows=200)), parse_budget("3h"))
