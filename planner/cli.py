@@ -11,6 +11,7 @@ from planner.machine import this_machine
 from planner.past_runs import PastRuns, measured_steps
 from planner.plan import (CPU_CANDIDATES, GPU_CANDIDATES, STACK_METHOD, Plan, candidate_step, format_minutes,
                           format_plan, make_plan, parse_budget, recipe_entry)
+from planner.resume import time_already_spent
 from planner.upgrades import load_upgrades
 
 PROBE_WORTH = 3.0  # probe a step only if it could fit were this machine 3x faster than the reference
@@ -84,12 +85,14 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
                           f"(planner/past_runs.py), this machine's time / the reference's: {past}")
     options = dict(candidates=candidates, done_folds=done, memory_gb=0.0 if described else machine.memory_gb,
                    probe_s=probe_s, upgrades=load_upgrades())
+    spent_s = 0.0 if described else time_already_spent(args.run_dir, args.budget)
     if lanes_for is None:
-        plan = make_plan(costs, budget_s, **options)
+        plan = make_plan(costs, budget_s, spent_s=spent_s, **options)
     else:
         from parallel.options import parse_workers
 
-        plan = make_lane_plan(costs, budget_s, lanes_for, parse_workers(args.workers), **options).plan
+        plan = make_lane_plan(costs, budget_s - spent_s, lanes_for, parse_workers(args.workers), **options).plan
+        plan.budget_s, plan.spent_s = budget_s, spent_s  # packed into what was left; reported against the whole
     images = f"{size.images:,} images" if size.images else "no images"
     gpu_note = ""
     if device == "gpu":
@@ -101,6 +104,9 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
     header = (f"plan for --budget {args.budget} ({format_minutes(budget_s)} min) on {where}, "
               f"planned for the {device.upper()}\ndata: {size.train_rows:,} training / {size.test_rows:,} test rows, "
               f"{images}, {size.n_folds} folds; figures {probe_note}{gpu_note}")
+    if spent_s:
+        header += (f"\nresumed: an earlier start of this run stopped after {format_minutes(spent_s)} min of the budget "
+                   f"(its plan.json to its last file written); they count against the {format_minutes(budget_s)}")
     plan.data_key, plan.figure_versions = data_key, versions
     return plan, header
 
@@ -177,7 +183,7 @@ def run_budget(args, cache_dir: str = "cache") -> dict:
                                for u, extra in plan.upgrades.ties],
               "upgrades_not_fitted": [u.name for u, _ in plan.upgrades.did_not_fit],
               "stack_s": plan.stack.seconds, "submit_s": plan.submit.seconds, "left_out": plan.left_out,
-              "probe_s": plan.probe_s}
+              "probe_s": plan.probe_s, "spent_before_s": plan.spent_s}
     if lanes_for is not None:
         record["lanes"] = {"machine": lanes_for.describe(), "longest_lane_s": lanes.longest_lane_s,
                            "total_s": lanes.total_s}
@@ -196,7 +202,8 @@ def run_budget(args, cache_dir: str = "cache") -> dict:
         return (Path(args.run_dir) / step.name / "metrics.json").is_file()
 
     Path(args.run_dir).mkdir(parents=True, exist_ok=True)
-    save_json(Path(args.run_dir) / "plan.json", {**record, "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+    record.update(started=time.strftime("%Y-%m-%d %H:%M:%S"), started_s=time.time())
+    save_json(Path(args.run_dir) / "plan.json", record)
 
     def finish(names: list[str]):
         return stack_and_submit(args.run_dir, STACK_METHOD, names)

@@ -112,6 +112,7 @@ class Plan:
     submit: Estimate
     left_out: list[tuple[str, str]] = field(default_factory=list)
     probe_s: float = 0.0  # spent probing this machine now (0 when the probe was cached)
+    spent_s: float = 0.0  # spent by an earlier, stopped start of the same budget run (planner/resume.py)
     n_folds: int = 5
     considered: list[str] = field(default_factory=list)  # the candidates, in order of measured value per minute
     short_of_time: bool = False  # a candidate was left out, or given fewer epochs, for want of time
@@ -121,7 +122,7 @@ class Plan:
 
     @property
     def total_s(self) -> float:
-        return self.probe_s + sum(s.estimate.seconds for s in self.steps) + self.stack.seconds + self.submit.seconds
+        return self.spent_s + self.probe_s + sum(s.estimate.seconds for s in self.steps) + self.stack.seconds + self.submit.seconds
 
 
 def parse_budget(text: str) -> float:
@@ -146,8 +147,9 @@ def recipe_entry(recipe: str, entry: str) -> dict:
 
 
 def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=None, memory_gb: float = 0.0,
-              probe_s: float = 0.0, upgrades: tuple[Upgrade, ...] = ()) -> Plan:
-    """Steps that fit in `budget_s` (less the probe time already spent), in the candidates' order,
+              probe_s: float = 0.0, upgrades: tuple[Upgrade, ...] = (), spent_s: float = 0.0) -> Plan:
+    """Steps that fit in `budget_s` (less the probe time and the `spent_s` of an earlier, stopped start
+    of the same run), in the candidates' order,
     then the `upgrades` that fit in what is left (planner/upgrades.py; the CLI passes
     load_upgrades()).
 
@@ -157,7 +159,7 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
     candidates = candidates if candidates is not None else (GPU_CANDIDATES if costs.device == "gpu" else CPU_CANDIDATES)
     done_folds = done_folds or {}
     size = costs.size
-    available = budget_s - probe_s
+    available = budget_s - probe_s - spent_s
     submit = costs.estimate("submit", Work(folds=0), with_fold_calls=False)
 
     def stack_cost(n_models: int) -> Estimate:
@@ -192,7 +194,7 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
             used += chosen.estimate.seconds
             continue
         if position == 0:  # the first candidate is the floor of every plan
-            smallest = probe_s + cheapest.estimate.seconds + reserve
+            smallest = spent_s + probe_s + cheapest.estimate.seconds + reserve
             raise DataError(
                 f"A budget of {format_minutes(budget_s)} min is too small for this data on this machine: "
                 f"{cheapest.name} alone on {len(cheapest.folds_left)} folds is about "
@@ -204,8 +206,8 @@ def make_plan(costs: CostModel, budget_s: float, candidates=None, done_folds=Non
                                         f"{at_epochs(cheapest, entry['name'])}, {format_minutes(left)} left"))
     room = available - used - stack_cost(len(steps)).seconds - submit.seconds
     choice = fill_with_upgrades(costs, steps, room, upgrades, done_folds, memory_gb, stack_cost)
-    return Plan(budget_s, costs.device, steps, stack_cost(len(steps)), submit, left_out, probe_s, size.n_folds,
-                considered, short_of_time, choice)
+    return Plan(budget_s, costs.device, steps, stack_cost(len(steps)), submit, left_out, probe_s, spent_s,
+                size.n_folds, considered, short_of_time, choice)
 
 
 def fill_with_upgrades(costs: CostModel, steps: list[Step], room_s: float, upgrades, done_folds: dict,
@@ -328,6 +330,11 @@ def unused_time_note(plan: Plan) -> list[str]:
             f"  considered, by measured value per minute: {', '.join(plan.considered)}"]
 
 
+def extra_minutes(seconds: float) -> str:
+    """'+12 min', or '-5.4 min' for an upgrade that costs less than what it replaces (finished earlier)."""
+    return f"{'+' if seconds >= 0 else '-'}{format_minutes(abs(seconds))} min"
+
+
 def upgrade_lines(plan: Plan) -> list[str]:
     """The upgrades taken (clear gains, then ties), with their extra minutes and measured gains, and
     those that did not fit or do not apply."""
@@ -338,10 +345,10 @@ def upgrade_lines(plan: Plan) -> list[str]:
 
     if choice.taken:
         lines.append("upgrades (planner/upgrades.json), by measured gain per minute:")
-        lines += [f"  {u.name}: {u.what}; +{format_minutes(extra)} min for {gain(u)}" for u, extra in choice.taken]
+        lines += [f"  {u.name}: {u.what}; {extra_minutes(extra)} for {gain(u)}" for u, extra in choice.taken]
     if choice.ties:
         lines.append("with the time still left, ties (a gain above zero, its interval reaching below it):")
-        lines += [f"  {u.name}: {u.what}; +{format_minutes(extra)} min for {gain(u)}" for u, extra in choice.ties]
+        lines += [f"  {u.name}: {u.what}; {extra_minutes(extra)} for {gain(u)}" for u, extra in choice.ties]
     if choice.did_not_fit:
         lines.append("upgrades that did not fit:")
         lines += [f"  {u.name}: +{format_minutes(extra)} min needed, {format_minutes(max(0.0, choice.room_s))} left "
@@ -354,6 +361,9 @@ def upgrade_lines(plan: Plan) -> list[str]:
 def format_plan(plan: Plan, header: str) -> str:
     rows = []
     cumulative = 0.0
+    if plan.spent_s:
+        cumulative += plan.spent_s
+        rows.append(("spent", "by the stopped start of this run", plan.spent_s, cumulative, "", "measured"))
     if plan.probe_s:
         cumulative += plan.probe_s
         rows.append(("probe", "this machine's speed", plan.probe_s, cumulative, "", "measured now"))

@@ -6,7 +6,8 @@ time is compared with its estimate: more than 50% (and a minute) over, and the s
 fold just finished is kept). A step is also stopped at a fold's end when its pace so far (the measured time over the
 estimate of the folds done) projects the whole run more than 10% past the budget. The plan's first
 step (tfidf) is never stopped: without it there is nothing to submit. A step is skipped when it no
-longer fits in what the earlier steps left of the budget + 10%: the same slack, so that a plan that
+longer fits in what the earlier steps (and an earlier, stopped start of the same run: plan.spent_s,
+planner/resume.py) left of the budget + 10%: the same slack, so that a plan that
 fills its budget does not lose its longest step to an earlier step's minute over (debfr-public,
 --budget 45m: e5_finetune's 36 min at the run's pace against 35 left, skipped, the run ended at 10).
 
@@ -115,7 +116,7 @@ def run_plan(plan: Plan, train_fold: Callable[[Step, int], None], is_complete: C
         estimate = step.estimate.scaled(run_pace.factor)
         result = StepResult(step.name, step.estimate.seconds, estimate.seconds)
         results.append(result)
-        spent = clock() - run_started + plan.probe_s
+        spent = clock() - run_started + plan.probe_s + plan.spent_s
         # the same 10% the stop rule allows: a plan that fills its budget loses no step to a minute's overrun
         allowed = plan.budget_s * (1 + BUDGET_SLACK)
         if step.folds_left and spent + estimate.seconds + reserve > allowed:
@@ -141,7 +142,7 @@ def run_plan(plan: Plan, train_fold: Callable[[Step, int], None], is_complete: C
                                f"estimate of {format_minutes(estimate.seconds)} min; rerun to finish it")
                 break
             whole_step = projected_step_s(estimate, position + 1, len(step.folds_left), result.elapsed_s)
-            run_end = started - run_started + plan.probe_s + whole_step + reserve
+            run_end = started - run_started + plan.probe_s + plan.spent_s + whole_step + reserve
             if run_end > plan.budget_s * (1 + BUDGET_SLACK):
                 result.note = (f"stopped after fold {k}: at its pace ({format_minutes(result.elapsed_s)} min so far) "
                                f"the run would end at {format_minutes(run_end)} min, over the budget of "
@@ -155,4 +156,4 @@ def run_plan(plan: Plan, train_fold: Callable[[Step, int], None], is_complete: C
         raise DataError("No model finished all its folds within the budget, so there is nothing to stack. "
                         "Run the same command again (finished folds are kept) or give a larger --budget.")
     submission = finish(stacked)
-    return RunSummary(results, stacked, submission, clock() - run_started + plan.probe_s)
+    return RunSummary(results, stacked, submission, clock() - run_started + plan.probe_s + plan.spent_s)
