@@ -238,8 +238,9 @@ class KillableTrain:
         self.folder = folder
         self.env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
-    def kill_mid_epoch(self, train_args: list[str], fold: int, epoch: int, timeout: float = 600) -> None:
-        """Kill `train.py TRAIN_ARGS` in epoch `epoch` of fold `fold`, after its first batch."""
+    def kill_mid_epoch(self, train_args: list[str], fold: int, epoch: int | str, timeout: float = 600) -> None:
+        """Kill `train.py TRAIN_ARGS` in epoch `epoch` of fold `fold`, after its first batch (epoch
+        "after-fit": at its first prediction, once its fit has returned)."""
         stopped, log = self.folder / "stopped", self.folder / "killed.log"
         command = [sys.executable, str(REPO / "tests" / "killable_train.py"), str(stopped), str(fold), str(epoch),
                    *train_args]

@@ -107,6 +107,31 @@ def test_a_killed_fold_resumes_from_its_last_epoch(demo_dir, tmp_path, killable_
     assert oof.shape == (300, 6) and np.allclose(oof.sum(1), 1, atol=1e-3)
 
 
+def test_a_fold_stopped_after_its_fit_is_not_trained_again(demo_dir, tmp_path, killable_train):
+    """kill -9 in fold 1 after its fit returned, before its predictions were written: the same
+    command loads the fitted weights, trains no epoch again, and writes what a run never stopped
+    writes."""
+    def command(run_dir):
+        return ["--model", "conv1d", "--n-folds", "2", "--epochs", "2", "--set", "units=16", "--set",
+                "max_tokens=2000", "--set", "tensorboard=false", "--batch-size", "16", "--data-dir", str(demo_dir),
+                "--run-dir", str(run_dir)]
+
+    stopped, straight = tmp_path / "stopped_run", tmp_path / "straight_run"
+    fold1 = stopped / "conv1d" / "fold1"
+    killable_train.kill_mid_epoch(command(stopped), fold=1, epoch="after-fit")
+    assert killable_train.epochs(fold1 / "history.csv") == [0, 1]
+    assert (fold1 / "fitted.json").is_file() and not (fold1 / "done.json").is_file()
+
+    resumed = killable_train.run(command(stopped))
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    assert killable_train.epochs(fold1 / "history.csv") == [0, 1]  # no epoch trained again
+    assert killable_train.run(command(straight)).returncode == 0
+    for what in ("val_probs", "test_probs", "val_embed"):
+        np.testing.assert_allclose(RunDir(stopped).model("conv1d").load_fold(1, what),
+                                   RunDir(straight).model("conv1d").load_fold(1, what), atol=1e-6)
+    assert RunDir(stopped).model("conv1d").fold_summary(1)["epochs_run"] == 2
+
+
 def test_check_command_summarises_a_folder(demo_dir, data_copy, capsys):
     summary = check_main(["--data-dir", str(demo_dir)])
     assert summary["train_rows"] == 300 and sum(summary["classes"].values()) == 300

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from folds.store import FoldOutput
+from models.core.fit_once import fit_once
 from models.core.metrics import (class_weights, loss_for, optimizer_for, standard_callbacks,
                             weighted_f1_metric)
 from models.core.registry import FoldData
@@ -133,18 +134,18 @@ def train_keras_fold(build, data: FoldData, hp: dict, make_dataset=text_dataset)
     def dataset(x, y, shuffle_seed=None):
         return vectorized(make_dataset(x, y, data.n_classes, batch, shuffle_seed=shuffle_seed), vectorize)
 
-    history = model.fit(
+    epochs_run = fit_once(model, data.fold_dir, lambda: model.fit(
         dataset(data.x_train, data.y_train, shuffle_seed=data.seed), validation_data=dataset(data.x_val, data.y_val),
         epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
         class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
         callbacks=standard_callbacks(data.fold_dir, hp), verbose=data.verbose,
-    )
+    ))
     # EarlyStopping(restore_best_weights=True) has put the best epoch's weights back.
     val_x, test_x = dataset(data.x_val, None), dataset(data.x_test, None)
     output = FoldOutput(
         val_probs=model.predict(val_x, verbose=0), test_probs=model.predict(test_x, verbose=0),
         val_embed=embed.predict(val_x, verbose=0), test_embed=embed.predict(test_x, verbose=0),
-        info={"epochs_run": len(history.epoch), "seconds": round(time.time() - started, 1)},
+        info={"epochs_run": epochs_run, "seconds": round(time.time() - started, 1)},
     )
     keras.backend.clear_session()
     return output

@@ -26,6 +26,7 @@ import keras
 import numpy as np
 
 from challenge.images import augmentation, image_dataset
+from models.core.fit_once import fit_once, was_fitted
 from models.core.metrics import MONITOR, ResumableBackup, class_weights, weighted_f1_metric
 from models.core.run_options import distribution_scope
 
@@ -141,14 +142,15 @@ def finetune(net: keras.Model, head: keras.Model, hp: dict, train: tuple, val: t
     val_ds = image_dataset(val[0], size, batch, labels=val[1], n_classes=n_classes, preprocess=preprocess,
                            cache=cache, crop=crop)
     folder = Path(folder)
-    if int(hp["finetune_rewarm_epochs"]) and not (folder / "backup").exists():  # not again on a resume
+    # not again on a resume, nor after a finished fit (its weights hold the head's)
+    if int(hp["finetune_rewarm_epochs"]) and not (folder / "backup").exists() and not was_fitted(folder):
         rewarm_head(net, head, hp, train_ds, n_classes, size, seed, verbose)
     with distribution_scope(hp.get("strategy", "none")):
         model = build_finetune_model(net, head, hp, size, seed)
         model.compile(optimizer=finetune_optimizer(hp, steps_per_epoch=int(np.ceil(len(train[0]) / batch))),
                       loss=keras.losses.CategoricalCrossentropy(label_smoothing=float(hp["finetune_label_smoothing"])),
                       metrics=[weighted_f1_metric()])
-    history = model.fit(train_ds, validation_data=val_ds, epochs=int(hp["finetune_epochs"]), shuffle=False,
-                        class_weight=class_weights(train[1], n_classes, hp.get("class_weight", "none")),
-                        callbacks=finetune_callbacks(folder, callbacks), verbose=verbose)
-    return len(history.epoch)
+    return fit_once(model, folder, lambda: model.fit(
+        train_ds, validation_data=val_ds, epochs=int(hp["finetune_epochs"]), shuffle=False,
+        class_weight=class_weights(train[1], n_classes, hp.get("class_weight", "none")),
+        callbacks=finetune_callbacks(folder, callbacks), verbose=verbose))

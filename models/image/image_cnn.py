@@ -11,6 +11,7 @@ from keras import layers
 
 from challenge.images import augmentation, check_images, image_dataset
 from folds.store import FoldOutput
+from models.core.fit_once import fit_once
 from models.core.keras_fold import classification_head, compile_model, embedding_model
 from models.core.metrics import class_weights, standard_callbacks
 from models.core.registry import FoldData, ModelSpec, register
@@ -98,16 +99,17 @@ def train_cnn_fold(data: FoldData, hp: dict) -> FoldOutput:
                              shuffle_seed=data.seed, cache=True, crop=crop)
     val_ds = image_dataset(val_paths, size, batch, labels=data.y_val, n_classes=data.n_classes, cache=True,
                            crop=crop)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
-                        class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
-                        callbacks=standard_callbacks(data.fold_dir, hp), verbose=data.verbose)
+    epochs_run = fit_once(model, data.fold_dir, lambda: model.fit(
+        train_ds, validation_data=val_ds, epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
+        class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
+        callbacks=standard_callbacks(data.fold_dir, hp), verbose=data.verbose))
     embed = embedding_model(model)
     out = {}
     for k, p in (("val", val_paths), ("test", test_paths)):
         views = [image_dataset(p, size, 256, flip=f, crop=crop) for f in ([False, True] if hp["tta"] else [False])]
         out[f"{k}_probs"] = np.mean([model.predict(v, verbose=0) for v in views], axis=0)
         out[f"{k}_embed"] = np.mean([embed.predict(v, verbose=0) for v in views], axis=0)
-    info = {"epochs_run": len(history.epoch), "seconds": round(time.time() - started, 1),
+    info = {"epochs_run": epochs_run, "seconds": round(time.time() - started, 1),
             "blank_images": len(bad), "image_size": size}
     keras.backend.clear_session()
     return FoldOutput(out["val_probs"], out["test_probs"], out["val_embed"], out["test_embed"], info=info)

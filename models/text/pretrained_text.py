@@ -27,6 +27,7 @@ import tensorflow as tf
 from keras import layers
 
 from folds.store import FoldOutput
+from models.core.fit_once import fit_once, was_fitted
 from models.core.keras_fold import EMBEDDING_LAYER, classification_head, probs_and_embeddings, steps_per_execution
 from models.core.metrics import class_weights, loss_for, standard_callbacks, weighted_f1_metric
 from models.core.registry import FoldData, ModelSpec, register
@@ -257,20 +258,22 @@ def train_finetune_fold(data: FoldData, hp: dict) -> FoldOutput:
         model, head = build_finetune_model(hp, data.n_classes, backbone, first_trainable)
         if first_trainable > 0:
             del backbone  # only its top layers are in the model
-        head_epochs = train_head_first(model, head, table, rows, data, hp) if hp["head_epochs"] else 0
+        # the head alone, unless a fit of this fold finished before a stop (its weights hold the head's)
+        head_epochs = train_head_first(model, head, table, rows, data, hp) if hp["head_epochs"] and not was_fitted(
+            data.fold_dir) else 0
         steps = math.ceil(len(rows["train"]) / batch)
         model.compile(
             optimizer=keras.optimizers.AdamW(learning_rate=warmup_cosine(hp, steps), weight_decay=hp["weight_decay"]),
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=hp["label_smoothing"])
             if hp["loss"] == "crossentropy" else loss_for(hp["loss"]),
             metrics=[weighted_f1_metric()])
-    history = model.fit(
+    epochs_run = fit_once(model, data.fold_dir, lambda: model.fit(
         sequence_dataset(table, rows["train"], data.y_train, data.n_classes, batch, shuffle_seed=data.seed),
         validation_data=sequence_dataset(table, rows["val"], data.y_val, data.n_classes, batch),
         epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
         class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
         # the schedule owns the learning rate: no ReduceLROnPlateau
-        callbacks=standard_callbacks(data.fold_dir, hp, reduce_lr=False), verbose=data.verbose)
+        callbacks=standard_callbacks(data.fold_dir, hp, reduce_lr=False), verbose=data.verbose))
     with distribution_scope(hp["strategy"]):  # predicts on every replica, as the model does
         embed_head = keras.Model(head.inputs, head.get_layer(EMBEDDING_LAYER).output)
         embed = keras.Model(model.inputs, embed_head(model.get_layer("mean_pool").output))
@@ -279,7 +282,7 @@ def train_finetune_fold(data: FoldData, hp: dict) -> FoldOutput:
         ds = sequence_dataset(table, rows[split], None, data.n_classes, 4 * batch)
         out[f"{split}_probs"] = model.predict(ds, verbose=0)
         out[f"{split}_embed"] = embed.predict(ds, verbose=0)
-    info = {"epochs_run": len(history.epoch), "head_epochs": head_epochs, "trainable_layers": depth - first_trainable,
+    info = {"epochs_run": epochs_run, "head_epochs": head_epochs, "trainable_layers": depth - first_trainable,
             "seconds": round(time.time() - started, 1)}
     keras.backend.clear_session()
     return FoldOutput(out["val_probs"], out["test_probs"], out["val_embed"], out["test_embed"], info=info)
