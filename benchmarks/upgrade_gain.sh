@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The measured gains behind the --budget planner's upgrades (planner/upgrades.py), on debfr-public:
-#   benchmarks/upgrade_gain.sh runs/upgrades [stage]      stage: first (default) or finetune
+#   benchmarks/upgrade_gain.sh runs/upgrades [stage]      stage: first (default), finetune or layers
 # `first` trains what a short budget's first pass runs (tfidf, text_cnn at 3 epochs, frozen e5) and
 # the cheap upgrades (text_cnn at its default epochs, knn over tfidf and e5); `finetune` adds the
-# 45-minute pass's e5_finetune and a second e5_finetune seed. Each upgrade's stack is compared with
+# 45-minute pass's e5_finetune and a second e5_finetune seed; `layers` (after both) e5_finetune with
+# its top 4 encoder layers trainable instead of 2, in its place and beside the neighbour votes
+# (about 2 hours on 2 slow cores). Each upgrade's stack is compared with
 # the stack it upgrades (paired bootstrap, OOF and test); the lines go to RUN_ROOT/upgrades.log.
 set -euo pipefail
 root=$1; stage=${2:-first}
@@ -33,6 +35,14 @@ if [ "$stage" = first ]; then
   stack stack-s15-knn $base,knn_tfidf,knn_e5
   stack stack-s15-cnn-knn tfidf,text_cnn,e5,knn_tfidf,knn_e5
   gain stack-s15-cnn stack-s15; gain stack-s15-knn stack-s15; gain stack-s15-cnn-knn stack-s15-cnn
+elif [ "$stage" = layers ]; then
+  train --model e5_finetune --set trainable_layers=4 --name e5_finetune_4l
+  base=tfidf,e5,text_cnn,e5_finetune
+  stack stack-3h $base
+  stack stack-3h-4l tfidf,e5,text_cnn,e5_finetune_4l
+  stack stack-3h-4l-knn tfidf,e5,text_cnn,e5_finetune_4l,knn_tfidf,knn_e5
+  stack stack-3h-both $base,e5_finetune_4l
+  gain stack-3h-4l stack-3h; gain stack-3h-4l-knn stack-3h-4l; gain stack-3h-both stack-3h-4l
 else
   train --model e5_finetune
   train --model e5_finetune --seed 7 --name e5_finetune_s2
