@@ -13,12 +13,13 @@ settings under the same name) loads them and goes straight to the predictions.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Callable
 
 import keras
 import numpy as np
+
+from folds.atomic import save_json, write_bytes_atomic
 
 WEIGHTS = "fitted_weights.npz"  # the layers' weights only: a restart predicts, it does not train
 MARKER = "fitted.json"
@@ -38,10 +39,7 @@ def fit_once(model: keras.Model, folder: str | Path, fit: Callable[[], keras.cal
             model.set_weights([saved[f"arr_{i}"] for i in range(len(saved.files))])
         return int(json.loads((folder / MARKER).read_text())["epochs_run"])
     epochs = len(fit().epoch)
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f"partial-{WEIGHTS}"  # a stop while saving leaves no half-written weights
-    with open(partial, "wb") as out:
-        np.savez(out, *model.get_weights())
-    os.replace(partial, folder / WEIGHTS)
-    (folder / MARKER).write_text(json.dumps({"epochs_run": epochs}))  # last: the weights are complete
+    weights = model.get_weights()
+    write_bytes_atomic(folder / WEIGHTS, lambda out: np.savez(out, *weights))  # never half-written
+    save_json(folder / MARKER, {"epochs_run": epochs})  # last: the weights are complete
     return epochs
