@@ -117,11 +117,15 @@ class CostModel:
             specs.update(self.table.get("runner", {}))
         parts = {name: self._part_seconds(part, work) for name, part in specs.items()}
         ratio = self.probe_ratios.get(entry.get("probe"))
-        past = self.past_factors.get(key)  # a whole run on this machine and data says more than a probe
+        # a whole run on this machine and data says more than a probe; a step with no run of its own
+        # takes that of the step its probe times (e5_finetune_4l: e5_finetune's), as it takes the probe
+        past_key = key if key in self.past_factors else entry.get("probe")
+        past = self.past_factors.get(past_key)
         factor = past if past else ratio if ratio else 1.0
         once = sum(parts[name] for name, part in specs.items() if part["per"] in ("step", "dataset"))
         measured = all(p.get("measured", False) for p in entry["parts"].values())
-        basis = ("reference" if measured else "estimate") + (" x past run" if past else " x probe" if ratio else "")
+        past_basis = " x past run" + (f" of {past_key}" if past_key != key else "")
+        basis = ("reference" if measured else "estimate") + (past_basis if past else " x probe" if ratio else "")
         return Estimate(sum(parts.values()) * factor, self._peak_gb(entry), basis, parts, once * factor, factor)
 
     def figures_version(self, key: str) -> str:

@@ -220,7 +220,7 @@ def fill_with_upgrades(costs: CostModel, steps: list[Step], room_s: float, upgra
     priced = []
     for upgrade in upgrades:
         why = why_not_applicable(upgrade, [s.name for s in steps], costs.device, bool(costs.size.images))
-        if why:
+        if why and not plan_dependent(upgrade, costs):
             choice.not_applicable.append((upgrade, why))
             continue
         new_steps = [priced_step(costs, u.name, u.model, u.settings, u.cost, u.epochs, done_folds, u.seed_offset,
@@ -248,11 +248,8 @@ def fill_with_upgrades(costs: CostModel, steps: list[Step], room_s: float, upgra
             names = [s.name for s in steps]
             if upgrade.name in decided:
                 continue
-            why = why_not_applicable(upgrade, names, costs.device, bool(costs.size.images))
-            if why:  # an upgrade taken earlier changed the plan (a step it adds silences this one)
-                choice.not_applicable.append((upgrade, why))
-                decided.add(upgrade.name)
-                continue
+            if why_not_applicable(upgrade, names, costs.device, bool(costs.size.images)):
+                continue  # for now: an upgrade taken later may change the plan (e5_finetune_4l opens the votes)
             tie = upgrade.is_tie(names)
             if tie and not ties:
                 continue  # a tie waits for the second pass
@@ -273,8 +270,20 @@ def fill_with_upgrades(costs: CostModel, steps: list[Step], room_s: float, upgra
                 steps[replaced_at:replaced_at + 1] = new_steps
             room_s -= extra
             (choice.ties if tie else choice.taken).append((upgrade, extra))
+    names = [s.name for s in steps]
+    for upgrade, _ in priced:
+        if upgrade.name not in decided:
+            choice.not_applicable.append((upgrade, why_not_applicable(upgrade, names, costs.device,
+                                                                      bool(costs.size.images))))
     choice.room_s = room_s
     return choice
+
+
+def plan_dependent(upgrade: Upgrade, costs: CostModel) -> bool:
+    """Whether the upgrade could apply to some plan on this device and data (whether it applies
+    depends on the steps, which the upgrades taken change)."""
+    return (not (upgrade.device and upgrade.device != costs.device) and upgrade.gain is not None
+            and not (upgrade.needs_images and not costs.size.images))
 
 
 def at_epochs(step: Step, entry_name: str) -> str:

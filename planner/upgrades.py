@@ -41,12 +41,23 @@ class UpgradeStep:
 
 @dataclass(frozen=True)
 class Beside:
-    """An upgrade's gain measured in a plan that also holds `step`."""
+    """An upgrade's gain measured in a plan that also holds `step`; "a+b": holds both a and b (the
+    stack measured held both)."""
 
     step: str
     gain: float
     interval: tuple[float, float] | None
     measured_on: str = ""
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return tuple(self.step.split("+"))
+
+    def applies_to(self, step_names: list[str]) -> bool:
+        return all(any(stands_for(name, step) for name in step_names) for step in self.steps)
+
+    def label(self) -> str:
+        return " and ".join(self.steps)
 
 
 @dataclass(frozen=True)
@@ -65,16 +76,21 @@ class Upgrade:
     beside: tuple[Beside, ...] = ()  # gains measured beside other steps
 
     def gain_in(self, step_names: list[str]) -> tuple[float | None, tuple[float, float] | None, str | None]:
-        """The gain that applies to a plan with these steps: the lowest of those measured beside a step
-        it holds, else the upgrade's own; with its interval and the step it was measured beside (a
-        plan holding e5_finetune_3ep reads the gain measured beside e5_finetune, and names that)."""
-        found = [(b.gain, b.interval, b.step) for b in self.beside for step in step_names if stands_for(step, b.step)]
-        return min(found, key=lambda item: item[0]) if found else (self.gain, self.interval, None)
+        """The gain that applies to a plan with these steps: of those measured beside steps it holds,
+        the one measured beside the most of them (the stack nearest this plan), the lowest of equals;
+        else the upgrade's own. With its interval and the steps it was measured beside (a plan
+        holding e5_finetune_3ep reads the gain measured beside e5_finetune, and names that)."""
+        beside = self.beside_in(step_names)
+        return (beside.gain, beside.interval, beside.label()) if beside else (self.gain, self.interval, None)
+
+    def beside_in(self, step_names: list[str]) -> Beside | None:
+        found = [b for b in self.beside if b.applies_to(step_names)]
+        return min(found, key=lambda b: (-len(b.steps), b.gain)) if found else None
 
     def measured_on_in(self, step_names: list[str]) -> str:
         """Where the gain that applies to a plan with these steps was measured."""
-        beside = self.gain_in(step_names)[2]
-        return next((b.measured_on for b in self.beside if beside and stands_for(beside, b.step)), self.measured_on)
+        beside = self.beside_in(step_names)
+        return beside.measured_on if beside else self.measured_on
 
     def describe_gain(self, step_names: list[str] | None = None) -> str:
         gain, interval, beside = self.gain_in(step_names or [])

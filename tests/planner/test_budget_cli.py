@@ -16,10 +16,13 @@ def test_plan_only_prints_the_plan_and_runs_nothing(demo_dir, tmp_path, capsys):
     record = budget_run(demo_dir, tmp_path, "--budget", "2h", "--device", "cpu")
     out = capsys.readouterr().out
     # 2 hours hold every model of the demo data, then e5_finetune with 4 trainable layers in place of 2
-    # (a gain clear of the noise) and text_cnn at 12 epochs; a second seed of the 2-layer one no longer applies
-    assert [s["name"] for s in record["steps"]] == ["tfidf", "e5", "text_cnn_12ep", "effnet_lite0", "e5_finetune_4l"]
+    # (a gain clear of the noise) and text_cnn at 12 epochs; a second seed of the 2-layer one no longer
+    # applies, and the votes, which add nothing beside the 2-layer one, are a tie beside the 4-layer one
+    assert [s["name"] for s in record["steps"]] == ["tfidf", "e5", "text_cnn_12ep", "effnet_lite0", "e5_finetune_4l",
+                                                    "knn_tfidf", "knn_e5"]
     assert [u["name"] for u in record["upgrades"]] == ["e5_finetune_4l", "text_cnn_12ep"]
-    assert "knn_text (adds nothing measurable beside e5_finetune (-0.0008 [-0.0050, +0.0033] OOF))" in out
+    assert [u["name"] for u in record["upgrade_ties"]] == ["knn_text"]
+    assert "+0.0008 [-0.0031, +0.0047] OOF beside text_cnn_12ep and e5_finetune_4l" in out
     assert "e5_finetune_seed2 (needs e5_finetune in the plan)" in out
     assert "est. min" in out and "cumulative" in out and "stack-lgbm" in out and "submission" in out
     assert "300 training / 60 test rows, 360 images" in out and "not probed (--no-probe)" in out

@@ -75,6 +75,20 @@ def test_a_past_run_scales_the_reference_figures_in_place_of_the_probe_and_says_
     assert costs.estimate("tfidf", _work()).basis == plain.basis + " x probe"  # other steps keep the probe
 
 
+def test_a_step_with_no_run_of_its_own_takes_the_past_run_of_the_step_its_probe_times(table):
+    # e5_finetune_4l is priced from e5_finetune's figures and probe: e5_finetune's run here scales it too
+    costs = CostModel(table, DataSize(train_rows=1000, test_rows=200))
+    table["cpu"]["e5_variant"] = dict(table["cpu"]["e5"], probe="e5")
+    plain = costs.estimate("e5_variant", _work())
+    costs.probe_ratios = {"e5": 1.8}
+    costs.past_factors = {"e5": 1.4}
+    borrowed = costs.estimate("e5_variant", _work())
+    assert borrowed.seconds == pytest.approx(1.4 * plain.seconds) and borrowed.machine_factor == 1.4
+    assert borrowed.basis == plain.basis + " x past run of e5"
+    costs.past_factors["e5_variant"] = 1.2  # once it has run here, its own record wins
+    assert costs.estimate("e5_variant", _work()).seconds == pytest.approx(1.2 * plain.seconds)
+
+
 def _work():
     from planner.costs import Work
 

@@ -129,7 +129,7 @@ def test_the_projects_upgrades_are_priced_registered_and_point_at_plan_steps():
             assert step.model in registered_models(), f"{upgrade.name}: {step.model!r} is not a registered model"
         for name in (upgrade.replaces,) * bool(upgrade.replaces) + upgrade.requires:
             assert name in entries, f"{upgrade.name}: {name!r} is not a step the first pass can choose"
-        for name in upgrade.unless + tuple(b.step for b in upgrade.beside):  # a first-pass or upgrade step
+        for name in upgrade.unless + tuple(step for b in upgrade.beside for step in b.steps):  # a first-pass or upgrade step
             assert name in entries | upgrade_steps, f"{upgrade.name}: {name!r} is not a step any plan can hold"
         for b in upgrade.beside:
             assert b.interval and b.interval[0] <= b.gain <= b.interval[1] and b.measured_on, f"{upgrade.name}: {b}"
@@ -194,7 +194,8 @@ def test_a_gain_measured_beside_a_step_of_the_plan_is_the_one_that_applies(text_
 def test_the_projects_table_on_debfr_public_sizes(table):
     """The project's own upgrades on the synthetic costs: a short budget takes the votes (clear of the
     noise), a long one e5_finetune with 4 trainable layers in its place (clear), then text_cnn at 12
-    epochs; the votes and the 2-layer e5_finetune's second seed no longer apply."""
+    epochs, and the votes as a tie (measured beside both); the 2-layer e5_finetune's second seed no
+    longer applies."""
     table["cpu"]["knn_tfidf"] = per_fold(12)
     table["cpu"]["knn_e5"] = per_fold(12)
     table["cpu"]["e5_finetune_4l"] = per_fold(560, "fold_epoch")  # about 1.9 x e5_finetune
@@ -203,8 +204,11 @@ def test_the_projects_table_on_debfr_public_sizes(table):
     short = make_plan(costs, parse_budget("40m"), upgrades=upgrades)
     assert taken(short) == ["knn_text"] and short.upgrades.ties == []
     long = make_plan(costs, parse_budget("8h"), upgrades=upgrades)
-    assert taken(long) == ["e5_finetune_4l", "text_cnn_12ep"] and long.upgrades.ties == []
-    assert names(long) == ["tfidf", "e5", "text_cnn_12ep", "e5_finetune_4l"]
+    assert taken(long) == ["e5_finetune_4l", "text_cnn_12ep"]
+    assert [u.name for u, _ in long.upgrades.ties] == ["knn_text"]
+    assert names(long) == ["tfidf", "e5", "text_cnn_12ep", "e5_finetune_4l", "knn_tfidf", "knn_e5"]
+    why = {u.name: reason for u, reason in long.upgrades.not_applicable}
+    assert why == {"e5_finetune_seed2": "needs e5_finetune in the plan"}
 
 
 def test_a_once_per_dataset_part_an_earlier_step_of_the_plan_cached_is_not_paid_again(text_costs, table):
@@ -215,6 +219,19 @@ def test_a_once_per_dataset_part_an_earlier_step_of_the_plan_cached_is_not_paid_
     plan = make_plan(text_costs, parse_budget("40m"), upgrades=UPGRADES)
     knn = next(s for s in plan.steps if s.name == "knn_tfidf")
     assert alone.seconds == pytest.approx(600 + 60) and knn.estimate.seconds == pytest.approx(60)
+
+
+def test_the_gain_measured_beside_the_most_of_a_plans_steps_applies():
+    # the votes beside text_cnn 12 epochs alone lost a little; in the stack that also held the 4-layer
+    # e5_finetune they were a tie above zero: a plan holding both reads the second
+    knn = Upgrade("knn_text", "votes", (), gain=0.008, measured_on="debfr-public",
+                  beside=(Beside("text_cnn_12ep", -0.0005, (-0.005, 0.004), "the cnn stack"),
+                          Beside("text_cnn_12ep+e5_finetune_4l", 0.0008, (-0.003, 0.005), "the 4l stack")))
+    assert knn.gain_in(["tfidf", "text_cnn_12ep"]) == (-0.0005, (-0.005, 0.004), "text_cnn_12ep")
+    both = ["tfidf", "text_cnn_12ep", "e5_finetune_4l"]
+    assert knn.gain_in(both) == (0.0008, (-0.003, 0.005), "text_cnn_12ep and e5_finetune_4l")
+    assert knn.measured_on_in(both) == "the 4l stack" and knn.is_tie(both)
+    assert knn.gain_in(["tfidf", "e5_finetune_4l"])[0] == 0.008  # only part of a pair: not that measurement
 
 
 def test_a_gain_measured_beside_a_step_names_that_step_when_the_plan_holds_it_at_fewer_epochs():
