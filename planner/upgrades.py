@@ -77,7 +77,8 @@ class Upgrade:
 
     def gain_in(self, step_names: list[str]) -> tuple[float | None, tuple[float, float] | None, str | None]:
         """The gain that applies to a plan with these steps: of those measured beside steps it holds,
-        the one measured beside the most of them (the stack nearest this plan), the lowest of equals;
+        the one measured beside the most of them (the stack nearest this plan), then one that names
+        them exactly rather than by family (e5_finetune for e5_finetune_3ep), the lowest of equals;
         else the upgrade's own. With its interval and the steps it was measured beside (a plan
         holding e5_finetune_3ep reads the gain measured beside e5_finetune, and names that)."""
         beside = self.beside_in(step_names)
@@ -85,7 +86,9 @@ class Upgrade:
 
     def beside_in(self, step_names: list[str]) -> Beside | None:
         found = [b for b in self.beside if b.applies_to(step_names)]
-        return min(found, key=lambda b: (-len(b.steps), b.gain)) if found else None
+        # the most steps first, then those named exactly (e5_finetune_1ep before e5_finetune), then the lowest
+        exact = lambda b: sum(step in step_names for step in b.steps)  # noqa: E731
+        return min(found, key=lambda b: (-len(b.steps), -exact(b), b.gain)) if found else None
 
     def measured_on_in(self, step_names: list[str]) -> str:
         """Where the gain that applies to a plan with these steps was measured."""

@@ -59,8 +59,12 @@ def compile_model(model: keras.Model, hp: dict) -> keras.Model:
     return model
 
 
-def embedding_model(model: keras.Model) -> keras.Model:
-    return keras.Model(model.inputs, model.get_layer(EMBEDDING_LAYER).output)
+def with_embeddings(model: keras.Model, embedding=None) -> keras.Model:
+    """The model with its embedding (the EMBEDDING_LAYER's output unless given) as a second output:
+    predict() then gives both in one pass, so what lies below the head (a transformer's layers, the
+    images' decoding) runs once, not once for the probabilities and again for the embeddings."""
+    embedding = model.get_layer(EMBEDDING_LAYER).output if embedding is None else embedding
+    return keras.Model(model.input, [model.outputs[0], embedding])  # the inputs as the model takes them
 
 
 def predict_in_memory(model: keras.Model, x, batch_size: int = 1024):
@@ -80,8 +84,7 @@ def predict_in_memory(model: keras.Model, x, batch_size: int = 1024):
 
 def probs_and_embeddings(model: keras.Model, x, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """The probabilities and the embeddings of in-memory rows in one pass (predict_in_memory)."""
-    both = keras.Model(model.input, [model.output, model.get_layer(EMBEDDING_LAYER).output])
-    probs, embed = predict_in_memory(both, x, batch_size)
+    probs, embed = predict_in_memory(with_embeddings(model), x, batch_size)
     return probs, embed
 
 
@@ -124,10 +127,10 @@ def train_keras_fold(build, data: FoldData, hp: dict, make_dataset=text_dataset)
     strategy = hp.get("strategy", "none")
     with distribution_scope(strategy):
         model = build(hp, data.n_classes, data.x_train)
-        embed = embedding_model(model)  # from the whole model: the split one's inputs are copies
+        both = with_embeddings(model)  # from the whole model: the split one's inputs are copies
         vectorize = None
         if strategy != "none":
-            (vectorize, model), (_, embed) = split_off_vectorizers(model), split_off_vectorizers(embed)
+            (vectorize, model), (_, both) = split_off_vectorizers(model), split_off_vectorizers(both)
         compile_model(model, hp)
     batch = hp["batch_size"]
 
@@ -141,11 +144,9 @@ def train_keras_fold(build, data: FoldData, hp: dict, make_dataset=text_dataset)
         callbacks=standard_callbacks(data.fold_dir, hp), verbose=data.verbose,
     ))
     # EarlyStopping(restore_best_weights=True) has put the best epoch's weights back.
-    val_x, test_x = dataset(data.x_val, None), dataset(data.x_test, None)
-    output = FoldOutput(
-        val_probs=model.predict(val_x, verbose=0), test_probs=model.predict(test_x, verbose=0),
-        val_embed=embed.predict(val_x, verbose=0), test_embed=embed.predict(test_x, verbose=0),
-        info={"epochs_run": epochs_run, "seconds": round(time.time() - started, 1)},
-    )
+    (val_probs, val_embed), (test_probs, test_embed) = (both.predict(dataset(x, None), verbose=0)
+                                                        for x in (data.x_val, data.x_test))
+    output = FoldOutput(val_probs=val_probs, test_probs=test_probs, val_embed=val_embed, test_embed=test_embed,
+                        info={"epochs_run": epochs_run, "seconds": round(time.time() - started, 1)})
     keras.backend.clear_session()
     return output

@@ -12,7 +12,7 @@ from keras import layers
 from challenge.images import augmentation, check_images, image_dataset
 from folds.store import FoldOutput
 from models.core.fit_once import fit_once
-from models.core.keras_fold import classification_head, compile_model, embedding_model
+from models.core.keras_fold import classification_head, compile_model, with_embeddings
 from models.core.metrics import class_weights, standard_callbacks
 from models.core.registry import FoldData, ModelSpec, register
 from models.core.run_options import GPU_OPTIONS, distribution_scope, set_precision
@@ -103,12 +103,13 @@ def train_cnn_fold(data: FoldData, hp: dict) -> FoldOutput:
         train_ds, validation_data=val_ds, epochs=hp["epochs"], shuffle=False,  # the dataset shuffles
         class_weight=class_weights(data.y_train, data.n_classes, hp["class_weight"]),
         callbacks=standard_callbacks(data.fold_dir, hp), verbose=data.verbose))
-    embed = embedding_model(model)
+    both = with_embeddings(model)  # each view's images decoded once for both outputs
     out = {}
     for k, p in (("val", val_paths), ("test", test_paths)):
         views = [image_dataset(p, size, 256, flip=f, crop=crop) for f in ([False, True] if hp["tta"] else [False])]
-        out[f"{k}_probs"] = np.mean([model.predict(v, verbose=0) for v in views], axis=0)
-        out[f"{k}_embed"] = np.mean([embed.predict(v, verbose=0) for v in views], axis=0)
+        predicted = [both.predict(v, verbose=0) for v in views]
+        out[f"{k}_probs"] = np.mean([probs for probs, _ in predicted], axis=0)
+        out[f"{k}_embed"] = np.mean([embed for _, embed in predicted], axis=0)
     info = {"epochs_run": epochs_run, "seconds": round(time.time() - started, 1),
             "blank_images": len(bad), "image_size": size}
     keras.backend.clear_session()

@@ -45,10 +45,13 @@ def test_a_middle_budget_drops_the_lowest_value_step_and_says_why(costs):
     plan = make_plan(costs, parse_budget("60m"))
     assert names(plan) == ["tfidf", "e5", "text_cnn", "effnet_lite0"]
     # 60 - 35 of models - a stack of five 2.5 - the submission 0.5 = 22 min left for it; even at its
-    # fewest epochs (2 of 4) it needs 50
-    assert plan.left_out == [("e5_finetune", "50 min estimated at 2 epochs, 22 left")]
+    # fewest epochs (1 of 4) it needs 25
+    assert plan.left_out == [("e5_finetune", "25 min estimated at 1 epoch, 22 left")]
     table = format_plan(plan, "header")
-    assert "left out:\n  e5_finetune: 50 min estimated at 2 epochs, 22 left" in table
+    assert "left out:\n  e5_finetune: 25 min estimated at 1 epoch, 22 left" in table
+    # 3 more minutes: one epoch of it, under its own name
+    plan = make_plan(costs, parse_budget("63m"))
+    assert names(plan)[-1] == "e5_finetune_1ep" and plan.steps[-1].settings["epochs"] == 1 and plan.left_out == []
     assert "cumulative" in table and "stack-lgbm" in table and "submission" in table
 
 

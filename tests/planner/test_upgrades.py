@@ -123,6 +123,8 @@ def test_the_projects_upgrades_are_priced_registered_and_point_at_plan_steps():
     upgrades = load_upgrades()
     assert upgrades, "planner/upgrades.json lists no upgrade"
     upgrade_steps = {s.name for u in upgrades for s in u.steps}
+    # a first-pass step at fewer epochs than its first option is stored as <entry>_<n>ep
+    fewer_epochs = {f"{c.entry}_{n}ep" for c in CPU_CANDIDATES + GPU_CANDIDATES for n in c.epoch_options[1:]}
     for upgrade in upgrades:
         for step in upgrade.steps:
             assert step.cost in table["cpu"], f"{upgrade.name}: no cost entry {step.cost!r}"
@@ -130,7 +132,7 @@ def test_the_projects_upgrades_are_priced_registered_and_point_at_plan_steps():
         for name in (upgrade.replaces,) * bool(upgrade.replaces) + upgrade.requires:
             assert name in entries, f"{upgrade.name}: {name!r} is not a step the first pass can choose"
         for name in upgrade.unless + tuple(step for b in upgrade.beside for step in b.steps):  # a first-pass or upgrade step
-            assert name in entries | upgrade_steps, f"{upgrade.name}: {name!r} is not a step any plan can hold"
+            assert name in entries | upgrade_steps | fewer_epochs, f"{upgrade.name}: {name!r} is not a step any plan can hold"
         for b in upgrade.beside:
             assert b.interval and b.interval[0] <= b.gain <= b.interval[1] and b.measured_on, f"{upgrade.name}: {b}"
         if upgrade.gain is not None:
@@ -232,6 +234,16 @@ def test_the_gain_measured_beside_the_most_of_a_plans_steps_applies():
     assert knn.gain_in(both) == (0.0008, (-0.003, 0.005), "text_cnn_12ep and e5_finetune_4l")
     assert knn.measured_on_in(both) == "the 4l stack" and knn.is_tie(both)
     assert knn.gain_in(["tfidf", "e5_finetune_4l"])[0] == 0.008  # only part of a pair: not that measurement
+
+
+def test_a_gain_measured_beside_a_step_at_fewer_epochs_applies_before_its_familys():
+    # the votes beside the 4-epoch e5_finetune: a tie; beside it at 1 epoch: a gain
+    knn = Upgrade("knn_text", "votes", (), gain=0.008, measured_on="debfr-public",
+                  beside=(Beside("e5_finetune", -0.0008, (-0.005, 0.003), "the 4-epoch stack"),
+                          Beside("e5_finetune_1ep", 0.0042, (0.0003, 0.008), "the 1-epoch stack")))
+    assert knn.gain_in(["tfidf", "e5_finetune_1ep"]) == (0.0042, (0.0003, 0.008), "e5_finetune_1ep")
+    assert knn.gain_in(["tfidf", "e5_finetune_3ep"])[0] == -0.0008  # the family's, for want of its own
+    assert knn.gain_in(["tfidf", "e5_finetune"])[0] == -0.0008
 
 
 def test_a_gain_measured_beside_a_step_names_that_step_when_the_plan_holds_it_at_fewer_epochs():
