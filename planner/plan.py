@@ -223,7 +223,7 @@ def fill_with_upgrades(costs: CostModel, steps: list[Step], room_s: float, upgra
     priced = []
     for upgrade in upgrades:
         why = why_not_applicable(upgrade, [s.name for s in steps], costs.device, bool(costs.size.images))
-        if why and not plan_dependent(upgrade, costs):
+        if why and not could_apply_here(upgrade, costs):
             choice.not_applicable.append((upgrade, why))
             continue
         new_steps = [priced_step(costs, u.name, u.model, u.settings, u.cost, u.epochs, done_folds, u.seed_offset,
@@ -282,7 +282,7 @@ def fill_with_upgrades(costs: CostModel, steps: list[Step], room_s: float, upgra
     return choice
 
 
-def plan_dependent(upgrade: Upgrade, costs: CostModel) -> bool:
+def could_apply_here(upgrade: Upgrade, costs: CostModel) -> bool:
     """Whether the upgrade could apply to some plan on this device and data (whether it applies
     depends on the steps, which the upgrades taken change)."""
     return (not (upgrade.device and upgrade.device != costs.device) and upgrade.gain is not None
