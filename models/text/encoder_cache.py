@@ -5,7 +5,9 @@ Two things are cached, both keyed by (preset, what, max length, prefix, the sort
   row per text: what the frozen `e5` model's head trains on;
 - `states`: every token's hidden state after encoder layer `layer` (float16, padded to the max
   length), with the token count: the input of the trainable top layers of `e5_finetune`, so the
-  frozen lower layers run once per dataset instead of once per epoch and fold.
+  frozen lower layers run once per dataset instead of once per epoch and fold;
+- and, through `pretrained_pooled`, what `e5_finetune`'s head first trains on: the pooled outputs of
+  its layers before any fine-tuning, the same in every fold.
 
 Texts run through the encoder sorted by length, each batch padded only to its own longest text,
 and results stream into an `.npy` renamed into place when complete (as the image feature cache,
@@ -22,7 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from challenge.errors import DataError
-from folds.atomic import locked, save_json
+from folds.atomic import locked, save_json, save_npy
 from models.image.image_features import FeatureTable
 from models.text.npy_rows import NpyRows
 
@@ -144,6 +146,25 @@ def encoder_outputs(preset: str, texts, what: str = "pooled", layer: int | None 
     lengths_file = target.with_name(f"{key}.lengths.npy")
     return FeatureTable(unique, np.load(target, mmap_mode="r"), target,
                         lengths=np.load(lengths_file) if lengths_file.is_file() else None)
+
+
+def pretrained_pooled(table: FeatureTable, preset: str, source: str, max_length: int, prefix: str,
+                      cache_dir: str | Path, compute) -> np.ndarray:
+    """`compute()` (one row per text of the table, in its order) run once per dataset and kept in
+    cache_dir: the pooled outputs of a fine-tuning model's encoder layers while still pretrained.
+    `source` names what the model reads (`from10`: the states after layer 10), as the outputs
+    computed from float16 states differ in their last digits from the full encoder's."""
+    key = cache_key(preset, f"pretrained-pooled-{source}", max_length, prefix, list(table.paths))
+    folder = Path(cache_dir) / "text_features"
+    target = folder / f"{key}.npy"
+    folder.mkdir(parents=True, exist_ok=True)
+    with locked(folder / f".{key}.lock"):  # folds started at once compute once
+        if not target.is_file():
+            save_npy(target, np.asarray(compute(), dtype=np.float32))
+            save_json(folder / f"{key}.json", {"preset": preset, "what": f"pretrained pooled, {source}",
+                                               "max_length": max_length, "prefix": prefix,
+                                               "texts": len(table.paths)})
+    return np.load(target)
 
 
 def _compute(target: Path, preset, texts, what, layer, max_length, prefix, batch_size, cache_dir, verbose):

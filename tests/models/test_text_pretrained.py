@@ -205,3 +205,53 @@ def test_a_fine_tuning_fold_gives_the_same_result_whether_its_states_were_cached
                                              verbose=0), hp))
     assert list((tmp_path / "cache" / "text_features").glob("*.npy"))  # the second read the cache
     assert np.allclose(runs[0].val_probs, runs[1].val_probs, atol=1e-3)
+
+
+def test_fine_tuning_folds_share_the_pretrained_pooled_outputs_computed_once(tiny_e5_preset, tmp_path, monkeypatch):
+    """The head's warm-up reads the pooled outputs of the still-pretrained layers: computed for every
+    text at the first fold, in length order, and put back in the table's order (each row equal to the
+    model run on that text alone); the second fold reads them and computes nothing."""
+    from models.text import encoder_cache, pretrained_text
+
+    x, y = tiny_products(n_per_class=8)
+    spec = get_model("e5_finetune")
+    hp = resolve_hparams(spec, {"preset": str(tiny_e5_preset), "cache_dir": str(tmp_path / "cache"), "max_length": 24,
+                                "trainable_layers": 1, "epochs": 1, "batch_size": 4, "dense_units": 16,
+                                "head_epochs": 1})
+    computed = []
+    real = encoder_cache.pretrained_pooled
+
+    def counting(table, *args):
+        compute = args[-1]
+        return real(table, *args[:-1], lambda: computed.append(len(table.paths)) or compute())
+
+    monkeypatch.setattr(pretrained_text, "pretrained_pooled", counting)
+    for fold, (val, rest) in enumerate([(slice(16, 24), np.r_[0:16]), (slice(0, 8), np.r_[8:24])]):
+        (tmp_path / f"fold{fold}").mkdir()
+        spec.train_fold(FoldData(x[rest], y[rest], x[val], y[val], x[:3], 3, tmp_path / f"fold{fold}", verbose=0), hp)
+    assert computed == [len(set(x))]  # once, for every text of the dataset
+
+    cached = next((tmp_path / "cache" / "text_features").glob("*pretrained-pooled-from1*.npy"))
+    table = pretrained_text.sequence_table(x, hp, 1, verbose=0)
+    assert len(set(table.lengths.tolist())) > 1  # the length order is not the table's order
+    backbone = encoder_cache.load_backbone(str(tiny_e5_preset), tmp_path / "cache")
+    model, _ = pretrained_text.build_finetune_model(hp, 3, backbone, first_trainable=1)
+    pooled = keras.Model(model.inputs, model.get_layer("mean_pool").output)
+    one_by_one = np.concatenate([pooled.predict(pretrained_text.sequence_dataset(table, np.array([i]), None, 3, 1),
+                                                verbose=0) for i in range(len(table.paths))])
+    assert np.allclose(np.load(cached), one_by_one, atol=1e-3)
+
+
+def test_predictions_in_length_order_come_back_in_the_rows_order(tiny_e5_preset, tmp_path):
+    from models.text import encoder_cache, pretrained_text
+
+    x, _ = tiny_products(n_per_class=6)
+    hp = resolve_hparams(get_model("e5_finetune"), {"preset": str(tiny_e5_preset), "cache_dir": str(tmp_path),
+                                                    "max_length": 24, "trainable_layers": 1, "dense_units": 8})
+    table = pretrained_text.sequence_table(x, hp, 1, verbose=0)
+    rows = table.index(x[::-1])
+    assert not np.array_equal(pretrained_text.length_order(table, rows), np.arange(len(rows)))
+    backbone = encoder_cache.load_backbone(str(tiny_e5_preset), tmp_path)
+    model, _ = pretrained_text.build_finetune_model(hp, 3, backbone, first_trainable=1)
+    in_order = model.predict(pretrained_text.sequence_dataset(table, rows, None, 3, 1), verbose=0)
+    assert np.allclose(pretrained_text.predict_rows(model, table, rows, 3, batch_size=5), in_order, atol=1e-4)
