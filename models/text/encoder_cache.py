@@ -1,13 +1,13 @@
 """A pretrained keras-hub text encoder run once over a dataset's texts, its outputs cached on disk.
 
-Two things are cached, both keyed by (preset, what, max length, prefix, the sorted unique texts):
+Three things are cached, each keyed by (preset, what, max length, prefix, the sorted unique texts):
 - `pooled`: the mean of the last layer over each text's tokens (the e5 sentence embedding), one
   row per text: what the frozen `e5` model's head trains on;
 - `states`: every token's hidden state after encoder layer `layer` (float16, padded to the max
   length), with the token count: the input of the trainable top layers of `e5_finetune`, so the
   frozen lower layers run once per dataset instead of once per epoch and fold;
-- and, through `pretrained_pooled`, what `e5_finetune`'s head first trains on: the pooled outputs of
-  its layers before any fine-tuning, the same in every fold.
+- `pretrained-pooled` (`pretrained_pooled`): what `e5_finetune`'s head first trains on, the pooled
+  outputs of its layers before any fine-tuning: the same in every fold, so computed once.
 
 Texts run through the encoder sorted by length, each batch padded only to its own longest text,
 and results stream into an `.npy` renamed into place when complete (as the image feature cache,

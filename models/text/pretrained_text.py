@@ -6,7 +6,7 @@ keras-hub preset.
   (the one the image models use) trains on them in seconds.
 - `e5_finetune`: the top `trainable_layers` encoder layers + a classification head trained end to
   end per fold. The frozen layers below run once per dataset: their token states are cached, so
-  on CPU an epoch costs only the top layers. `trainable_layers` >= the encoder's depth fine-tunes
+  on CPU an epoch costs only the top layers; so do the pooled outputs the head first trains on. `trainable_layers` >= the encoder's depth fine-tunes
   everything from the token ids (a GPU setting). AdamW with warm-up then cosine decay, early
   stopping on validation weighted F1, BackupAndRestore (a killed fold resumes from its last epoch).
 - `hub_text`: `e5_finetune`'s trainer with a downloadable keras-hub preset (default
