@@ -190,14 +190,18 @@ def test_a_killed_fine_tuning_fold_resumes_from_its_last_epoch(tiny_e5_preset, t
     assert (tmp_path / "run" / "e5_finetune" / "oof.npy").is_file()
 
 
+def tiny_finetune(preset, cache_dir, **settings):
+    """e5_finetune's spec and settings on the 2-layer stand-in, its top layer trained on cached states."""
+    spec = get_model("e5_finetune")
+    return spec, resolve_hparams(spec, {"preset": str(preset), "cache_dir": str(cache_dir), "trainable_layers": 1,
+                                        "dense_units": 16, **settings})
+
+
 def test_a_fine_tuning_fold_gives_the_same_result_whether_its_states_were_cached_or_not(tiny_e5_preset, tmp_path):
     """Fold 0 computes the states cache, later folds and reruns read it: both must train alike (the
     seed is set after the states; it was before, and a rerun's fold 0 scored 0.7059 against 0.6986)."""
     x, y = tiny_products(n_per_class=8)
-    spec = get_model("e5_finetune")
-    hp = resolve_hparams(spec, {"preset": str(tiny_e5_preset), "cache_dir": str(tmp_path / "cache"), "max_length": 12,
-                                "trainable_layers": 1, "epochs": 2, "batch_size": 8, "dense_units": 16,
-                                "head_epochs": 2})
+    spec, hp = tiny_finetune(tiny_e5_preset, tmp_path / "cache", max_length=12, epochs=2, batch_size=8, head_epochs=2)
     runs = []
     for attempt in ("cold", "warm"):
         (tmp_path / attempt).mkdir()
@@ -214,10 +218,7 @@ def test_fine_tuning_folds_share_the_pretrained_pooled_outputs_computed_once(tin
     from models.text import encoder_cache, pretrained_text
 
     x, y = tiny_products(n_per_class=8)
-    spec = get_model("e5_finetune")
-    hp = resolve_hparams(spec, {"preset": str(tiny_e5_preset), "cache_dir": str(tmp_path / "cache"), "max_length": 24,
-                                "trainable_layers": 1, "epochs": 1, "batch_size": 4, "dense_units": 16,
-                                "head_epochs": 1})
+    spec, hp = tiny_finetune(tiny_e5_preset, tmp_path / "cache", max_length=24, epochs=1, batch_size=4, head_epochs=1)
     computed = []
     real = encoder_cache.pretrained_pooled
 
@@ -246,8 +247,7 @@ def test_predictions_in_length_order_come_back_in_the_rows_order(tiny_e5_preset,
     from models.text import encoder_cache, pretrained_text
 
     x, _ = tiny_products(n_per_class=6)
-    hp = resolve_hparams(get_model("e5_finetune"), {"preset": str(tiny_e5_preset), "cache_dir": str(tmp_path),
-                                                    "max_length": 24, "trainable_layers": 1, "dense_units": 8})
+    _, hp = tiny_finetune(tiny_e5_preset, tmp_path, max_length=24, dense_units=8)
     table = pretrained_text.sequence_table(x, hp, 1, verbose=0)
     rows = table.index(x[::-1])
     assert not np.array_equal(pretrained_text.length_order(table, rows), np.arange(len(rows)))
