@@ -62,6 +62,7 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
     elif not args.no_probe:
         # a step this machine ran on this data before is planned from that run, which says more than a probe
         costs.past_factors = PastRuns().factors(machine.key, data_key, versions)
+        costs.past_split = PastRuns().split_factors(machine.key, data_key, versions)
         worth = []
         for c in candidates:
             if (c.needs_images and not size.images) or c.cost in costs.past_factors:
@@ -76,7 +77,9 @@ def build_plan(args, cache_dir: str = "cache") -> tuple[Plan, str]:
                                                about={"machine": machine.to_json(), "data": identity})
         costs.probe_ratios = probe_ratios(table, device, seconds)
         ratios = ", ".join(f"{k} x{v:.2f}" for k, v in sorted(costs.probe_ratios.items()))
-        past = ", ".join(f"{k} x{v:.2f}" for k, v in sorted(costs.past_factors.items()))
+        past = ", ".join(f"{k} x{v:.2f}" + (" (its epochs x{:.2f}, the rest x{:.2f})".format(*costs.past_split[k])
+                                            if k in costs.past_split else "")
+                         for k, v in sorted(costs.past_factors.items()))
         probe_note = (f"probed {'now' if probe_s else 'earlier (cached)'}, this machine's time / the reference's: "
                       f"{ratios}" if ratios else "not probed: the cost table has no reference probe to compare "
                       "with yet (python -m planner.probe --reference); the reference machine's figures")
@@ -216,7 +219,7 @@ def run_budget(args, cache_dir: str = "cache") -> dict:
         summary = run_plan(plan, fold_trainer(args), is_complete, finish,
                            step_finished=lambda step: print_step_table(args.run_dir, step.name))
         if any(s.estimate.basis.endswith((" x probe", " x past run")) for s in plan.steps):  # probed: it learns
-            PastRuns().record(this_machine().key, plan.data_key, measured_steps(plan, summary.results),
+            PastRuns().record(this_machine().key, plan.data_key, measured_steps(plan, summary.results, args.run_dir),
                               about={"data_dir": str(args.data_dir)}, versions=plan.figure_versions)
     print(summary.format())
     record["outcome"] = [vars(r) for r in summary.results]

@@ -73,6 +73,7 @@ class Estimate:
     parts: dict = field(default_factory=dict)
     once_seconds: float = 0.0  # of `seconds`, what runs once however many folds (start-up, a dataset cache)
     machine_factor: float = 1.0  # already in `seconds`: this machine's time over the reference's (probe or past run)
+    epoch_reference_s: float = 0.0  # the parts that run every epoch, at the reference's figures (no machine factor)
 
     @property
     def minutes(self) -> float:
@@ -83,7 +84,7 @@ class Estimate:
         if factor == 1.0:
             return self
         return Estimate(self.seconds * factor, self.peak_gb, self.basis, self.parts, self.once_seconds * factor,
-                        self.machine_factor)
+                        self.machine_factor, self.epoch_reference_s)
 
 
 def load_reference(path: str | Path = REFERENCE_COSTS) -> dict:
@@ -97,6 +98,8 @@ class CostModel:
         self.table, self.size, self.device = table, size, device
         self.probe_ratios = probe_ratios or {}  # probe name -> this machine's seconds / reference seconds
         self.past_factors: dict[str, float] = {}  # cost key -> an earlier run's time here over the reference figures
+        # cost key -> (its epochs' ratio, the rest's ratio), where a past run measured its epochs apart
+        self.past_split: dict[str, tuple[float, float]] = {}
 
     def entry(self, key: str) -> dict:
         """The GPU figures where the table has them, else the CPU ones (tfidf, the stack and
@@ -122,11 +125,19 @@ class CostModel:
         past_key = key if key in self.past_factors else entry.get("probe")
         past = self.past_factors.get(past_key)
         factor = past if past else ratio if ratio else 1.0
+        total = sum(parts.values())
         once = sum(parts[name] for name, part in specs.items() if part["per"] in ("step", "dataset"))
+        epochs = sum(parts[name] for name, part in specs.items() if part["per"] == "fold_epoch")
+        rest_factor = factor
+        split = self.past_split.get(past_key) if past else None
+        if split and epochs and total > epochs:
+            # a past run measured its epochs apart: each half at its own pace, whatever the epochs here
+            epoch_factor, rest_factor = split
+            factor = (epochs * epoch_factor + (total - epochs) * rest_factor) / total
         measured = all(p.get("measured", False) for p in entry["parts"].values())
         past_basis = " x past run" + (f" of {past_key}" if past_key != key else "")
         basis = ("reference" if measured else "estimate") + (past_basis if past else " x probe" if ratio else "")
-        return Estimate(sum(parts.values()) * factor, self._peak_gb(entry), basis, parts, once * factor, factor)
+        return Estimate(total * factor, self._peak_gb(entry), basis, parts, once * rest_factor, factor, epochs)
 
     def figures_version(self, key: str) -> str:
         """A digest of the figures `key` is estimated from (its parts and the runner's): a past run's

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import keras
@@ -12,6 +13,7 @@ from keras import ops
 from sklearn.utils.class_weight import compute_class_weight
 
 MONITOR = "val_weighted_f1"
+EPOCH_SECONDS = "epoch_seconds"  # a history.csv column: each epoch's wall seconds, its validation included
 
 
 def weighted_f1_metric() -> keras.metrics.Metric:
@@ -82,25 +84,40 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
                   f"copy; this fold starts again from its first epoch.", file=sys.stderr)
 
 
+class EpochSeconds(keras.callbacks.Callback):
+    """Puts each epoch's wall seconds (its validation included) in the logs, so that CSVLogger writes
+    them to history.csv: the record of past runs (planner/past_runs.py) reads a step's epochs apart
+    from its other parts. Listed before CSVLogger, which writes the logs as this leaves them."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs[EPOCH_SECONDS] = round(time.perf_counter() - self._started, 3)
+
+
 def standard_callbacks(fold_dir: Path, hp: dict, save_model: bool = True,
                        reduce_lr: bool = True) -> list[keras.callbacks.Callback]:
-    """Resume after a crash, keep the best model, stop early, lower the LR, log every epoch.
+    """Resume after a crash, keep the best model, stop early, lower the LR, log every epoch and its
+    seconds.
 
     `save_model=False` (a tuning trial) keeps no model.keras; `reduce_lr=False` for a model whose
     learning rate follows a schedule."""
     fold_dir = Path(fold_dir)
     fold_dir.mkdir(parents=True, exist_ok=True)
     callbacks = [
+        EpochSeconds(),
         ResumableBackup(str(fold_dir / "backup")),
         keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=hp.get("patience", 3),
                                       restore_best_weights=True),
         keras.callbacks.CSVLogger(str(fold_dir / "history.csv"), append=True),
     ]
     if reduce_lr:
-        callbacks.insert(2, keras.callbacks.ReduceLROnPlateau(
+        callbacks.insert(3, keras.callbacks.ReduceLROnPlateau(
             monitor=MONITOR, mode="max", factor=0.5, patience=max(1, hp.get("patience", 3) // 2), min_lr=1e-6))
     if save_model:
-        callbacks.insert(1, keras.callbacks.ModelCheckpoint(str(fold_dir / "model.keras"), monitor=MONITOR,
+        callbacks.insert(2, keras.callbacks.ModelCheckpoint(str(fold_dir / "model.keras"), monitor=MONITOR,
                                                             mode="max", save_best_only=True))
     if hp.get("tensorboard", True):
         callbacks.append(keras.callbacks.TensorBoard(str(fold_dir / "tensorboard"), write_graph=False))

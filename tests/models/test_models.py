@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
 from challenge import DataError
@@ -47,4 +48,7 @@ def test_each_sequence_model_learns_a_toy_task(name, tmp_path):
     assert out.val_probs.shape == (60, 3) and out.test_probs.shape == (7, 3)
     assert out.val_embed.shape == (60, 16)
     assert (out.val_probs.argmax(1) == y[180:]).mean() > 0.9
-    assert (tmp_path / "history.csv").is_file()
+    # every epoch's seconds beside its metrics (EpochSeconds): the planner's record reads them
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert len(history) == out.info["epochs_run"] and (history["epoch_seconds"] > 0).all()
+    assert history["epoch_seconds"].sum() <= out.info["seconds"]

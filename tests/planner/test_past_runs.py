@@ -5,7 +5,7 @@ import pytest
 
 import recipes
 from planner.costs import CostModel, DataSize, Estimate
-from planner.past_runs import HISTORY, MIN_RECORDED_S, PastRuns, measured_steps, state_dir
+from planner.past_runs import HISTORY, MIN_RECORDED_S, PastRuns, StepTime, measured_steps, state_dir
 from planner.plan import Plan, Step, format_plan
 from planner.run import RunSummary, StepResult
 
@@ -89,6 +89,69 @@ def test_a_step_with_no_run_of_its_own_takes_the_past_run_of_the_step_its_probe_
     assert costs.estimate("e5_variant", _work()).seconds == pytest.approx(1.2 * plain.seconds)
 
 
+def _finetune_table(table: dict) -> dict:
+    """A fine-tune at the reference: its states once (100 s), a start a fold (80 s), an epoch a fold (60
+    s); a variant priced from the same probe with epochs twice as long (e5_finetune_4l's kind)."""
+    def part(seconds, per):
+        return {"seconds": seconds, "per": per, "scale": "fixed", "measured": True, "source": "test"}
+
+    table["cpu"]["e5_finetune"] = {"parts": {"states": part(100, "dataset"), "start": part(80, "fold"),
+                                             "epoch": part(60, "fold_epoch")}, "probe": "e5_finetune"}
+    table["cpu"]["e5_finetune_4l"] = {"parts": {"states": part(100, "dataset"), "start": part(80, "fold"),
+                                                "epoch": part(120, "fold_epoch")}, "probe": "e5_finetune"}
+    return table
+
+
+def test_a_step_that_trains_epochs_is_planned_at_other_epochs_from_its_epochs_and_its_rest_apart(tmp_path, table):
+    from planner.costs import Work
+
+    costs = CostModel(_finetune_table(table), DataSize(train_rows=1000, test_rows=200))
+    one_epoch = costs.estimate("e5_finetune", Work(folds=5, epochs=1))
+    assert one_epoch.seconds == 800 and one_epoch.epoch_reference_s == 300  # 100 + 5 x 80 + 5 x 60
+    # this machine runs the epochs 1.6 x the reference and the rest 0.5 x: 480 + 250 s at 1 epoch
+    past = PastRuns(tmp_path)
+    past.record("m", "d", [StepTime("e5_finetune", 730.0, 800.0, 800.0, epochs_took_s=480.0, epochs_reference_s=300.0)])
+    costs.past_factors = past.factors("m", "d")
+    costs.past_split = past.split_factors("m", "d")
+    assert costs.past_factors == {"e5_finetune": pytest.approx(730 / 800)}
+    assert costs.past_split == {"e5_finetune": (pytest.approx(1.6), pytest.approx(0.5))}
+    assert costs.estimate("e5_finetune", Work(folds=5, epochs=1)).seconds == pytest.approx(730)  # the run itself
+    four = costs.estimate("e5_finetune", Work(folds=5, epochs=4))
+    # 1,200 s of epochs x 1.6 + 500 s of the rest x 0.5; one ratio (x0.91) would say 1,551
+    assert four.seconds == pytest.approx(1920 + 250) and four.once_seconds == pytest.approx(50)
+    assert four.basis == "reference x past run"
+    wider = costs.estimate("e5_finetune_4l", Work(folds=5, epochs=4))  # borrows e5_finetune's two ratios
+    assert wider.seconds == pytest.approx(2400 * 1.6 + 500 * 0.5)
+    assert wider.basis == "reference x past run of e5_finetune"
+    # a run that did not measure its epochs (no history column) adds to the single ratio only
+    past.record("m", "d", [("e5_finetune", 800.0, 800.0, 800.0)])
+    assert past.split_factors("m", "d") == {"e5_finetune": (pytest.approx(1.6), pytest.approx(0.5))}
+    assert past.factors("m", "d")["e5_finetune"] == pytest.approx((730 / 800 + 1.0) / 2)
+
+
+def test_measured_steps_read_the_epochs_seconds_from_the_folds_history(tmp_path):
+    import pandas as pd
+
+    for k, seconds in ((0, [100.0, 110.0]), (1, [90.0])):
+        (tmp_path / "run" / "e5_finetune" / f"fold{k}").mkdir(parents=True)
+        pd.DataFrame({"epoch": range(len(seconds)), "loss": 1.0, "epoch_seconds": seconds}).to_csv(
+            tmp_path / "run" / "e5_finetune" / f"fold{k}" / "history.csv", index=False)
+    (tmp_path / "run" / "text_cnn" / "fold0").mkdir(parents=True)  # a fold logged before the column existed
+    pd.DataFrame({"epoch": [0], "loss": [1.0]}).to_csv(tmp_path / "run" / "text_cnn" / "fold0" / "history.csv",
+                                                       index=False)
+    finetune = Step("e5_finetune", "e5_finetune", {}, "e5_finetune",
+                    Estimate(1000.0, 1.0, "reference", once_seconds=0.0, epoch_reference_s=400.0), [0, 1, 2, 3])
+    cnn = Step("text_cnn", "text_cnn", {}, "text_cnn", Estimate(100.0, 1.0, "reference", epoch_reference_s=80.0), [0])
+    plan = Plan(3600.0, "cpu", [finetune, cnn], Estimate(0, 0, ""), Estimate(0, 0, ""))
+    results = [StepResult("e5_finetune", 1000.0, elapsed_s=600.0, folds_trained=[0, 1]),
+               StepResult("text_cnn", 100.0, elapsed_s=120.0, folds_trained=[0])]
+    # two of four folds: 500 s planned, 200 of them epochs; 300 s of the 600 taken were epochs
+    assert measured_steps(plan, results, tmp_path / "run") == [
+        StepTime("e5_finetune", 600.0, 500.0, 500.0, 300.0, 200.0), StepTime("text_cnn", 120.0, 100.0, 100.0)]
+    assert StepTime("e5_finetune", 600.0, 500.0, 500.0, 300.0, 200.0).split() == (1.5, 1.0)
+    assert measured_steps(plan, results)[0] == StepTime("e5_finetune", 600.0, 500.0, 500.0)  # no folder: one ratio
+
+
 def _work():
     from planner.costs import Work
 
@@ -103,7 +166,7 @@ def test_measured_steps_compare_the_folds_trained_with_their_estimate_and_refere
     plan = Plan(3600.0, "cpu", [trained, skipped, corrected], Estimate(0, 0, ""), Estimate(0, 0, ""))
     results = [StepResult("e5", 600.0, elapsed_s=450.0, folds_trained=[0, 1]), StepResult("e5_finetune", 900.0),
                StepResult("tfidf", 400.0, elapsed_s=500.0, folds_trained=[0, 1])]
-    assert measured_steps(plan, results) == [("e5", 450.0, 300.0, 300.0), ("tfidf", 500.0, 400.0, 200.0)]
+    assert measured_steps(plan, results) == [StepTime("e5", 450.0, 300.0, 300.0), StepTime("tfidf", 500.0, 400.0, 200.0)]
 
 
 def test_a_probed_budget_run_records_its_steps_and_the_next_plan_reads_them(demo_dir, tmp_path, monkeypatch):
